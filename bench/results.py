@@ -1,0 +1,99 @@
+"""Result trees on disk: one JSON file per trial, written atomically, read back checked.
+
+Layout of a tree (one run, one machine)::
+
+    DIR/plan.json            what was asked for (settings, trial list)
+    DIR/trials/<id>.json     one finished trial each (ok, error or timeout); never partial
+    DIR/.staging/            scratch space of trials in progress (safe to delete)
+"""
+
+from pathlib import Path
+
+from bench.errors import UsageError, UserError
+from bench.worker import SCHEMA_VERSION
+from bench.worker.jsonfile import read_json, write_json_atomic
+from bench.worker.trial import PROTOCOL_RUNS
+
+STATUSES = ("ok", "error", "timeout")
+
+
+class ResultError(UserError):
+    """A result file is unreadable or does not follow the schema; the message names it."""
+
+
+class ResultTree:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.trials = self.root / "trials"
+        self.staging = self.root / ".staging"
+
+    def path_for(self, trial_id: str) -> Path:
+        return self.trials / f"{trial_id}.json"
+
+    def done(self, trial_id: str) -> bool:
+        return self.path_for(trial_id).exists()
+
+    def write(self, result: dict) -> Path:
+        path = self.path_for(result["spec"]["trial_id"])
+        write_json_atomic(str(path), result)
+        return path
+
+    def write_plan(self, plan: dict) -> None:
+        write_json_atomic(str(self.root / "plan.json"), plan)
+
+
+def load(paths: list[Path]) -> list[dict]:
+    """Every trial result under the given trees or files, validated; raises on the first bad one."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_file():
+            files.append(path)
+        elif path.is_dir():
+            files.extend(sorted(p for p in path.rglob("trials/*.json") if ".staging" not in p.parts))
+        else:
+            raise UsageError(f"{path}: no such file or folder; give a results folder made by `bench run`")
+    if not files:
+        raise ResultError(f"no trial results under {', '.join(map(str, paths))}; run `bench run --out DIR` first")
+    results = []
+    for file in files:
+        try:
+            document = read_json(str(file))
+        except (OSError, ValueError) as error:
+            raise ResultError(f"{file}: not readable JSON ({error})") from None
+        problems = problems_of(document)
+        if problems:
+            raise ResultError(f"{file}: {'; '.join(problems)}")
+        document["_source"] = str(file)
+        results.append(document)
+    return results
+
+
+def problems_of(document) -> list[str]:
+    """What is wrong with a trial result document (empty when it is valid)."""
+    if not isinstance(document, dict):
+        return ["not a JSON object"]
+    if document.get("schema_version") != SCHEMA_VERSION:
+        return [f"schema_version is {document.get('schema_version')!r}, this code reads {SCHEMA_VERSION}"]
+    problems = [f"missing field {field!r}" for field in ("spec", "status", "runs", "error")
+                if field not in document]
+    if problems:
+        return problems
+    spec, status, runs = document["spec"], document["status"], document["runs"]
+    for field in ("trial_id", "config", "protocol", "epochs", "dataset"):
+        if field not in spec:
+            problems.append(f"spec lacks {field!r}")
+    if status not in STATUSES:
+        problems.append(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    if status == "ok":
+        expected = PROTOCOL_RUNS.get(spec.get("protocol"))
+        if len(runs) != expected:
+            problems.append(f"an ok {spec.get('protocol')} trial needs {expected} runs, has {len(runs)}")
+        for index, run in enumerate(runs):
+            for field, kind in (("history", dict), ("weights_sha256", str), ("fit_seconds", float),
+                                ("epoch_seconds", list)):
+                if not isinstance(run.get(field), kind):
+                    problems.append(f"runs[{index}].{field} missing or not {kind.__name__}")
+    elif not isinstance(document["error"], dict):
+        problems.append(f"a {status} trial needs an error object")
+    return problems
+

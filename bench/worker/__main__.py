@@ -1,0 +1,45 @@
+"""python -m bench.worker SPEC.json RESULT.json  |  python -m bench.worker --probe
+
+Exit status: 0 trial ok, 3 trial failed (its result is written), 2 unusable arguments or
+spec (no result). Any other status means the worker itself died; the host records that.
+"""
+
+import json
+import sys
+
+from bench.worker import installed, jsonfile
+
+EXIT_OK, EXIT_USAGE, EXIT_TRIAL_FAILED = 0, 2, 3
+
+
+def probe():
+    """What this interpreter offers, without importing TensorFlow (fast)."""
+    import platform
+    return {
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "tensorflow": installed.tensorflow_version(),
+    }
+
+
+def main(argv):
+    if argv == ["--probe"]:
+        print(json.dumps(probe()))
+        return EXIT_OK
+    if len(argv) != 2:
+        sys.stderr.write("usage: python -m bench.worker SPEC.json RESULT.json | --probe\n")
+        return EXIT_USAGE
+    spec_path, result_path = argv
+    from bench.worker import trial  # needs numpy; the probe above must not
+    try:
+        spec = jsonfile.read_json(spec_path)
+        result = trial.run(spec)
+    except (OSError, ValueError) as error:  # unreadable or malformed spec
+        sys.stderr.write("error: %s\n" % error)
+        return EXIT_USAGE
+    jsonfile.write_json_atomic(result_path, result)
+    return EXIT_OK if result["status"] == "ok" else EXIT_TRIAL_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

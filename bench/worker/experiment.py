@@ -1,0 +1,61 @@
+"""The published experiment: a small Keras model on MNIST, trained once per call.
+
+Article's code: Flatten(28x28) -> Dense(128, relu) -> Dense(10) -> Softmax, Adam,
+SparseCategoricalCrossentropy(from_logits=True), accuracy, fit(validation_split=0.2).
+The Softmax plus from_logits=True is kept on purpose: it is what the article ran.
+"""
+
+import time
+
+from bench.worker.digests import arrays_sha256
+
+
+def build_model(keras, model):
+    if model != "mlp":
+        raise ValueError("unknown model %r" % model)
+    return keras.models.Sequential([
+        keras.layers.Flatten(input_shape=(28, 28)),
+        keras.layers.Dense(128, activation="relu"),
+        keras.layers.Dense(10),
+        keras.layers.Softmax(),
+    ])
+
+
+def train(keras, x, y, settings):
+    """Build, compile and fit one model; return its history, weight digest and timings."""
+    model = build_model(keras, settings["model"])
+    model.compile(optimizer="adam",
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    epoch_seconds = []
+    timer = _epoch_timer(keras, epoch_seconds)
+    started = time.perf_counter()
+    history = model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"],
+                        validation_split=settings["validation_split"], verbose=0,
+                        callbacks=[timer])
+    fit_seconds = time.perf_counter() - started
+    return {
+        "history": {key: [float(value) for value in values]
+                    for key, values in sorted(history.history.items())},
+        "weights_sha256": arrays_sha256(model.get_weights()),
+        "epoch_seconds": epoch_seconds,
+        "fit_seconds": fit_seconds,
+        "jit_compile": _jit_compile(model),
+    }
+
+
+def _epoch_timer(keras, sink):
+    class EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self._started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            sink.append(time.perf_counter() - self._started)
+
+    return EpochTimer()
+
+
+def _jit_compile(model):
+    """Whether fit compiled with XLA (Keras 3 on GPU defaults to it); None where unknown."""
+    value = getattr(model, "jit_compile", None)
+    return value if isinstance(value, bool) else None

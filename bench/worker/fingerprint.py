@@ -1,0 +1,56 @@
+"""What a trial ran on: interpreter, libraries, CPU, and the environment that matters."""
+
+import os
+import platform
+import socket
+import sys
+
+# Environment variables that change what a trial computes or how fast; recorded as found.
+RECORDED_ENVIRONMENT = (
+    "PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC", "TF_CUDNN_USE_FRONTEND",
+    "TF_ENABLE_ONEDNN_OPTS", "TF_USE_LEGACY_KERAS", "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "XLA_FLAGS",
+    "CUBLAS_WORKSPACE_CONFIG", "KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL",
+)
+
+
+def environment():
+    return {name: os.environ.get(name) for name in RECORDED_ENVIRONMENT}
+
+
+def interpreter():
+    import numpy
+    return {
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "numpy": numpy.__version__,
+    }
+
+
+def machine():
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "memory_bytes": _memory_bytes(),
+    }
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None

