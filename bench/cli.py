@@ -5,7 +5,9 @@ import datetime
 import sys
 from pathlib import Path
 
-from bench import datasets, plan, publish, report, results, runner
+from bench import datasets, publish, report, results
+from bench.worker import plan, runner
+from bench.worker.tree import ResultTree
 from bench.errors import UsageError, UserError
 from bench.worker.configurations import CONFIGS
 
@@ -104,26 +106,28 @@ def build_parser() -> Parser:
 
 
 def command_run(arguments) -> int:
-    plan.check_names(arguments.configs, arguments.protocol)
+    problem = plan.unknown_names(arguments.configs, arguments.protocol)
+    if problem:
+        raise UsageError(problem)
     protocols = {"process": arguments.repeats, "in-process": arguments.in_process_repeats}
     protocols = {name: protocols[name] for name in plan.PROTOCOLS if name in arguments.protocol}
     if "process" in protocols and arguments.repeats < 2:
         raise UsageError("--repeats must be at least 2: the process protocol compares trials with each other")
     from bench.local import LocalBackend  # host-only module, imported when a run needs it
     out = arguments.out or Path("runs") / datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    tree = results.ResultTree(out)
-    backend = LocalBackend(arguments.python, arguments.timeout, tree.staging)
+    tree = ResultTree(out)
+    backend = LocalBackend(arguments.python, arguments.timeout, Path(tree.staging))
     dataset = datasets.resolve(arguments.dataset, arguments.data, say=_say)
     if dataset.notice:
         _say(f"note: {dataset.notice}")
-    settings = plan.Settings(epochs=arguments.epochs, samples=arguments.samples,
+    settings = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
                              batch_size=arguments.batch_size, seed=arguments.seed)
     trials = plan.build(["local"], arguments.configs, protocols)
-    tree.write_plan({"settings": vars(settings), "dataset": dataset.spec, "backend": backend.describe(),
+    tree.write_plan({"settings": settings, "dataset": dataset.spec, "backend": backend.info,
                      "trials": [trial.trial_id for trial in trials]})
     _say(f"{len(trials)} trials with TensorFlow {backend.probe['tensorflow']} "
          f"(Python {backend.probe['python']}, {backend.python}) into {tree.root}")
-    runner.run(trials, settings, dataset.spec, backend, tree, say=_say)
+    runner.run(trials, settings, dataset.spec, backend.execute, tree, say=_say)
     print(report.render(report.build_cells(results.load([tree.root])), arguments.format), end="")
     return 0
 

@@ -1,45 +1,16 @@
-"""Result trees on disk: one JSON file per trial, written atomically, read back checked.
-
-Layout of a tree (one run, one machine)::
-
-    DIR/plan.json            what was asked for (settings, trial list)
-    DIR/trials/<id>.json     one finished trial each (ok, error or timeout); never partial
-    DIR/.staging/            scratch space of trials in progress (safe to delete)
-"""
+"""Read result trees back, checked against the schema (the writing side is bench.worker.tree)."""
 
 from pathlib import Path
 
 from bench.errors import UsageError, UserError
 from bench.worker import SCHEMA_VERSION
-from bench.worker.jsonfile import read_json, write_json_atomic
+from bench.worker.jsonfile import read_json
+from bench.worker.outcomes import STATUSES
 from bench.worker.trial import PROTOCOL_RUNS
-
-STATUSES = ("ok", "error", "timeout")
 
 
 class ResultError(UserError):
     """A result file is unreadable or does not follow the schema; the message names it."""
-
-
-class ResultTree:
-    def __init__(self, root: Path):
-        self.root = Path(root)
-        self.trials = self.root / "trials"
-        self.staging = self.root / ".staging"
-
-    def path_for(self, trial_id: str) -> Path:
-        return self.trials / f"{trial_id}.json"
-
-    def done(self, trial_id: str) -> bool:
-        return self.path_for(trial_id).exists()
-
-    def write(self, result: dict) -> Path:
-        path = self.path_for(result["spec"]["trial_id"])
-        write_json_atomic(str(path), result)
-        return path
-
-    def write_plan(self, plan: dict) -> None:
-        write_json_atomic(str(self.root / "plan.json"), plan)
 
 
 def load(paths: list[Path]) -> list[dict]:

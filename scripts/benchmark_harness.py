@@ -18,10 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import datasets, plan, results, runner  # noqa: E402
+from bench import datasets  # noqa: E402
 from bench.local import LocalBackend  # noqa: E402
 from bench.worker import fingerprint  # noqa: E402
+from bench.worker import plan, runner  # noqa: E402
 from bench.worker.configurations import CONFIGS  # noqa: E402
+from bench.worker.tree import ResultTree  # noqa: E402
 from bench.worker.jsonfile import write_json_atomic  # noqa: E402
 
 
@@ -36,14 +38,14 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
-        tree = results.ResultTree(Path(folder))
-        backend = LocalBackend(arguments.python, timeout=3600, work_dir=tree.staging)
+        tree = ResultTree(folder)
+        backend = LocalBackend(arguments.python, timeout=3600, work_dir=Path(tree.staging))
         dataset = datasets.resolve("auto", None, say=lambda message: None)
         setup_seconds = time.perf_counter() - started
         trials = plan.build(["local"], list(CONFIGS), {"process": arguments.repeats})
-        settings = plan.Settings(epochs=arguments.epochs, samples=arguments.samples)
+        settings = plan.settings(epochs=arguments.epochs, samples=arguments.samples)
         loop_started = time.perf_counter()
-        written = runner.run(trials, settings, dataset.spec, backend, tree, say=lambda message: None)
+        written = runner.run(trials, settings, dataset.spec, backend.execute, tree, say=lambda message: None)
         loop_seconds = time.perf_counter() - loop_started
     process_seconds = [result["runner"]["wall_seconds"] for result in written]
     worker_seconds = [result["timing"]["worker_seconds"] for result in written]
@@ -55,7 +57,7 @@ def main() -> int:
         "dataset": dataset.spec["name"],
         "trials": len(written),
         "statuses": sorted({result["status"] for result in written}),
-        "settings": vars(settings),
+        "settings": settings,
         "runner_loop_seconds": loop_seconds,
         "sum_trial_process_seconds": sum(process_seconds),
         "ratio_runner_to_trials": loop_seconds / sum(process_seconds),

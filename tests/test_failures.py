@@ -4,8 +4,12 @@ import json
 import subprocess
 import sys
 
-from bench import datasets, outcomes, plan, report, results, runner
+from pathlib import Path
+
+from bench import report, results
 from bench.local import LocalBackend
+from bench.worker import outcomes, plan, runner
+from bench.worker.tree import ResultTree
 from tests.conftest import QUICK, bench
 
 
@@ -18,12 +22,12 @@ class ImpossibleTrial(plan.Trial):
 
 def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, subset):
     trials = plan.build(["local"], ["seeds"], {"process": 2})
-    failing = ImpossibleTrial(**{**vars(trials[0]), "trial_id": "local--process--seeds--bad"})
-    tree = results.ResultTree(tmp_path)
-    backend = LocalBackend(sys.executable, timeout=300, work_dir=tree.staging)
-    settings = plan.Settings(epochs=1, samples=500)
+    failing = ImpossibleTrial(*trials[0]._replace(trial_id="local--process--seeds--bad"))
+    tree = ResultTree(tmp_path)
+    backend = LocalBackend(sys.executable, timeout=300, work_dir=Path(tree.staging))
+    settings = plan.settings(epochs=1, samples=500)
     lines = []
-    runner.run([failing, *trials], settings, subset.spec, backend, tree, say=lines.append)
+    runner.run([failing, *trials], settings, subset.spec, backend.execute, tree, say=lines.append)
     loaded = {r["spec"]["trial_id"]: r for r in results.load([tmp_path])}
     assert len(loaded) == 3
     bad = loaded["local--process--seeds--bad"]
@@ -53,9 +57,9 @@ def test_a_trial_past_its_timeout_is_killed_and_recorded(tmp_path, subset):
 
 def test_a_killed_worker_is_described_by_its_signal(tmp_path):
     killed = subprocess.run([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
-    spec = plan.Trial("t", "local", "process", "none", 1).spec(plan.Settings(), {"name": "x"})
+    spec = plan.Trial("t", "local", "process", "none", 1).spec(plan.settings(), {"name": "x"})
     result = outcomes.finish(spec, tmp_path / "absent.json", exit_code=killed.returncode, timed_out=False,
-                             wall_seconds=0.1, log="last words\n", runner={}, timeout_seconds=10)
+                             wall_seconds=0.1, log="last words\n", runner_info={}, timeout_seconds=10)
     assert result["status"] == "error"
     assert result["error"]["message"] == "the worker was killed by SIGKILL (out of memory?) and wrote no result"
     assert result["runner"]["log_tail"] == "last words\n"

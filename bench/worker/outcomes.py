@@ -1,0 +1,79 @@
+"""Turn what a finished trial process left behind into its final result document.
+
+Shared by every way of running trials (local process, container, in-container batch): a
+worker result file is taken as it is; a process that died, was killed or ran out of time
+without one becomes an error, timeout or unsupported row that keeps the tail of its log.
+No trial is ever dropped.
+"""
+
+import re
+import signal
+
+from bench.worker import SCHEMA_VERSION
+from bench.worker.jsonfile import read_json
+
+LOG_TAIL_CHARS = 4000
+EXIT_TRIAL_FAILED = 3
+STATUSES = ("ok", "error", "timeout", "unsupported")
+
+# What a TensorFlow build says when it has no kernels for the GPU at hand.
+UNSUPPORTED_GPU = re.compile(
+    r"device kernel image is invalid|no kernel image is available for execution on the device|"
+    r"CUDA_ERROR_NO_BINARY_FOR_GPU|CUDA_ERROR_INVALID_IMAGE", re.IGNORECASE)
+
+
+def unsupported_reason(text):
+    """The line of ``text`` that says the GPU is unsupported by this build, or None."""
+    for line in (text or "").splitlines():
+        if UNSUPPORTED_GPU.search(line):
+            return line.strip()[:500]
+    return None
+
+
+def finish(spec, result_path, exit_code, timed_out, wall_seconds, log, runner_info, timeout_seconds):
+    worker_result = _read(result_path) if exit_code in (0, EXIT_TRIAL_FAILED) or timed_out else None
+    if worker_result is not None:
+        result = worker_result
+    elif timed_out:
+        result = failure(spec, "timeout", "Timeout",
+                         "no result within %g s; the trial was killed" % timeout_seconds)
+    elif unsupported_reason(log):
+        result = failure(spec, "unsupported", "UnsupportedGPU", unsupported_reason(log))
+    else:
+        result = failure(spec, "error", "WorkerExit", describe_exit(exit_code))
+    result["runner"] = dict(runner_info, exit_code=exit_code, timed_out=timed_out, wall_seconds=wall_seconds)
+    if result["status"] != "ok":
+        result["runner"]["log_tail"] = log[-LOG_TAIL_CHARS:]
+    return result
+
+
+def failure(spec, status, error_type, message):
+    """A result for a trial whose worker left none."""
+    return {"schema_version": SCHEMA_VERSION, "spec": spec, "status": status,
+            "error": {"type": error_type, "message": message}, "mechanism": [], "runs": [],
+            "dataset": None, "timing": {}, "software": {}, "machine": {}, "device": None,
+            "environment": {}}
+
+
+def describe_exit(exit_code, oom_killed=False):
+    if oom_killed:
+        return "the worker was killed for exceeding its memory limit (out of memory) and wrote no result"
+    if exit_code is None:
+        return "the worker did not finish"
+    if exit_code < 0 or exit_code > 128:  # killed by a signal (negative locally, 128+N in containers)
+        number = -exit_code if exit_code < 0 else exit_code - 128
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = "signal %d" % number
+        hint = " (out of memory?)" if number == signal.SIGKILL else ""
+        return "the worker was killed by %s%s and wrote no result" % (name, hint)
+    return "the worker exited with status %d and wrote no result" % exit_code
+
+
+def _read(path):
+    try:
+        result = read_json(str(path))
+    except (OSError, ValueError):
+        return None
+    return result if isinstance(result, dict) and result.get("status") in STATUSES else None
