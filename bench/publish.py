@@ -1,6 +1,7 @@
 """Regenerate every published table from the result files committed beside it.
 
 * ``results/<tree>/table.md`` for each result tree (a folder with ``trials/``);
+* compose.yaml, from the catalog;
 * blocks in README.md between ``<!-- generated: KIND PATH -->`` and ``<!-- /generated -->``:
   ``table results/<tree>`` (that tree's table) or ``harness results/harness/<x>.json``.
 
@@ -10,7 +11,7 @@ Nothing is typed in by hand: ``bench publish --check`` fails when anything is st
 import re
 from pathlib import Path
 
-from bench import report, results
+from bench import compose_file, report, results
 from bench.errors import UserError
 from bench.worker.jsonfile import read_json
 
@@ -25,6 +26,7 @@ def expected_files(root: Path) -> dict[Path, str]:
     for trials in sorted((root / "results").glob("**/trials")):
         tree = trials.parent
         files[tree / "table.md"] = TABLE_HEADER + tree_table(tree)
+    files[root / "compose.yaml"] = compose_file.render()
     readme = root / "README.md"
     if readme.exists():
         text = readme.read_text()
@@ -46,12 +48,22 @@ def block(root: Path, match: re.Match) -> str:
 
 
 def harness_summary(measurement: dict) -> str:
-    return (f"{measurement['trials']} trials ({measurement['benchmark']}, TF {measurement['tensorflow']}, "
-            f"{measurement['dataset']}, {measurement['settings']['epochs']} epochs): runner "
-            f"{measurement['runner_loop_seconds']:.2f} s for {measurement['sum_trial_process_seconds']:.2f} s "
-            f"of trial processes, ratio **{measurement['ratio_runner_to_trials']:.4f}** "
-            f"({measurement['overhead_seconds_per_trial'] * 1000:.1f} ms per trial); measured "
-            f"{measurement['measured_at']}.\n")
+    lines = [f"Measured {measurement['measured_at']} ({measurement['benchmark']}; "
+             f"{measurement['dataset']}, {measurement['settings']['epochs']} epochs, "
+             f"{measurement['machine']['logical_cpus']} CPUs):", ""]
+    for name in ("local", "docker"):
+        if name in measurement:
+            block = measurement[name]
+            lines.append(f"- {name} backend, TF {block['tensorflow']}: runner {block['runner_loop_seconds']:.2f} s "
+                         f"for {block['sum_trial_seconds']:.2f} s of trials ({block['trials']}), ratio "
+                         f"**{block['ratio_runner_to_trials']:.4f}** "
+                         f"({block['overhead_seconds_per_trial'] * 1000:.1f} ms per trial); median trial "
+                         f"{block['median_trial_seconds']:.2f} s, of which "
+                         f"{block['median_outside_worker_seconds']:.2f} s outside the worker")
+    if "container_seconds_per_trial" in measurement:
+        lines.append(f"- a container adds **{measurement['container_seconds_per_trial']:.2f} s** per trial "
+                     "over a local process (median time outside the worker, container minus local)")
+    return "\n".join(lines) + "\n"
 
 
 def publish(root: Path, check: bool) -> list[Path]:

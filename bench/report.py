@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 from tabulate import tabulate
 
+from bench import catalog
+from bench.errors import UserError
 from bench.worker.configurations import CONFIGS
 from bench.worker.installed import version_tuple
 
@@ -33,7 +35,8 @@ Legend:
   histories and final weights are bit-identical; in-process protocol, k = trials whose two runs
   in one process are bit-identical; n = trials in the cell, failed ones included.
 - verdict: match = every trial identical; mismatch = some differ; error = a trial failed (listed
-  below; never counted as a mismatch); incomplete = fewer than two runs to compare.
+  below; never counted as a mismatch); unsupported = this TF build cannot run on this GPU;
+  incomplete = fewer than two runs to compare.
 - fit s (median): median wall time of model.fit over all runs of the cell.
 - overhead vs none: that median divided by the median of the same cell under config none."""
 
@@ -120,7 +123,9 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
         cell.identical = max(counts.values(), default=0)
         comparable = len(ok) >= 2
         all_identical = cell.distinct == 1
-    if cell.errors:
+    if cell.errors and all(error["status"] == "unsupported" for error in cell.errors) and not ok:
+        cell.verdict = "unsupported"
+    elif cell.errors:
         cell.verdict = "error"
     elif comparable:
         cell.verdict = "match" if all_identical else "mismatch"
@@ -186,7 +191,18 @@ def _caption(cells: list[Cell], columns: list[str]) -> str:
 def _error_notes(cells: list[Cell]) -> list[str]:
     notes = []
     for cell in cells:
+        if cell.verdict == "unsupported":
+            notes.append(f"- TF {cell.tf_version} on {cell.device}: {_known_limit(cell.tf_version)}")
         for error in cell.errors:
             message = error["message"].strip().splitlines()[0][:200] if error["message"].strip() else ""
             notes.append(f"- {error['trial_id']}: {error['status']}, {error['type'].rsplit('.', 1)[-1]}: {message}")
     return ["", "Failed trials:", *notes] if notes else []
+
+
+def _known_limit(tf_version: str) -> str:
+    """What the catalog knows of this version's GPU limits, to explain an unsupported cell."""
+    try:
+        reason = catalog.lookup(tf_version).gpu_limits.get("reason")
+    except UserError:
+        reason = None
+    return f"known limit: {reason}" if reason else "no known limit recorded in the catalog"

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """Measure the harness's own overhead (a benchmark, not a test).
 
-Runs N real trials through the local runner and compares the runner's wall time with the
-sum of the trials' own wall times (each trial process from start to exit). The ratio is
-what the harness adds around the training it measures; aim <= 1.02.
+local: runs N real trials through the runner with the local backend and compares the
+runner's wall time with the sum of the trials' own wall times (each trial process from
+start to exit); the ratio is what the harness adds around the training it measures.
 
-    .venv/bin/python scripts/benchmark_harness.py --out results/harness/local.json
+docker: the same with the docker backend, plus the same N trials locally. What a container
+adds per trial (create, start, wait, remove) is measured outside the worker: a trial's wall
+time minus the worker's own time (TF import, data, training), whose noise would swamp it.
+
+    .venv/bin/python scripts/benchmark_harness.py local --out results/harness/local.json
+    .venv/bin/python scripts/benchmark_harness.py docker --tf 2.21 --variant cpu --out results/harness/docker.json
 """
 
 import argparse
@@ -18,60 +23,87 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import datasets  # noqa: E402
+from bench import catalog, datasets  # noqa: E402
 from bench.local import LocalBackend  # noqa: E402
-from bench.worker import fingerprint  # noqa: E402
-from bench.worker import plan, runner  # noqa: E402
+from bench.worker import fingerprint, plan, runner  # noqa: E402
 from bench.worker.configurations import CONFIGS  # noqa: E402
-from bench.worker.tree import ResultTree  # noqa: E402
 from bench.worker.jsonfile import write_json_atomic  # noqa: E402
+from bench.worker.tree import ResultTree  # noqa: E402
+
+
+def measure(make_backend, target: str, repeats: int, settings: dict, dataset) -> dict:
+    """Run one plan through one backend; the runner loop's time against the trials' own."""
+    with tempfile.TemporaryDirectory() as folder:
+        tree = ResultTree(folder)
+        backend = make_backend(Path(tree.staging))
+        trials = plan.build([target], list(CONFIGS), {"process": repeats})
+        started = time.perf_counter()
+        written = runner.run(trials, settings, dataset.spec, backend.execute, tree, say=lambda message: None)
+        loop_seconds = time.perf_counter() - started
+    process_seconds = [result["runner"]["wall_seconds"] for result in written]
+    worker_seconds = [result["timing"].get("worker_seconds", 0.0) for result in written]
+    return {
+        "backend": backend.info["backend"],
+        "tensorflow": backend.info["tensorflow"],
+        "trials": len(written),
+        "statuses": sorted({result["status"] for result in written}),
+        "runner_loop_seconds": loop_seconds,
+        "sum_trial_seconds": sum(process_seconds),
+        "ratio_runner_to_trials": loop_seconds / sum(process_seconds),
+        "overhead_seconds_per_trial": (loop_seconds - sum(process_seconds)) / len(written),
+        "trial_seconds": process_seconds,
+        "median_trial_seconds": statistics.median(process_seconds),
+        "median_worker_seconds": statistics.median(worker_seconds),
+        # Interpreter start and exit (plus container start and removal for docker).
+        "median_outside_worker_seconds": statistics.median(
+            wall - inside for wall, inside in zip(process_seconds, worker_seconds)),
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--python", default=sys.executable, help="trial interpreter (with TensorFlow)")
+    parser.add_argument("backend", choices=("local", "docker"))
+    parser.add_argument("--python", default=sys.executable, help="local trial interpreter (with TensorFlow)")
+    parser.add_argument("--tf", default="2.21", help="docker: TF version of the image")
+    parser.add_argument("--variant", default="cpu", choices=catalog.VARIANTS, help="docker: image variant")
     parser.add_argument("--repeats", type=int, default=2, help="trials per config (default 2)")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--samples", type=int, default=None)
     parser.add_argument("--out", type=Path, required=True, help="where to write the measurement (JSON)")
     arguments = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        tree = ResultTree(folder)
-        backend = LocalBackend(arguments.python, timeout=3600, work_dir=Path(tree.staging))
-        dataset = datasets.resolve("auto", None, say=lambda message: None)
-        setup_seconds = time.perf_counter() - started
-        trials = plan.build(["local"], list(CONFIGS), {"process": arguments.repeats})
-        settings = plan.settings(epochs=arguments.epochs, samples=arguments.samples)
-        loop_started = time.perf_counter()
-        written = runner.run(trials, settings, dataset.spec, backend.execute, tree, say=lambda message: None)
-        loop_seconds = time.perf_counter() - loop_started
-    process_seconds = [result["runner"]["wall_seconds"] for result in written]
-    worker_seconds = [result["timing"]["worker_seconds"] for result in written]
+    settings = plan.settings(epochs=arguments.epochs, samples=arguments.samples)
+    dataset = datasets.resolve("auto", None, say=lambda message: None)
+    local = measure(lambda work: LocalBackend(arguments.python, 3600, work), "local",
+                    arguments.repeats, settings, dataset)
     measurement = {
-        "benchmark": "harness overhead, local backend",
+        "benchmark": f"harness overhead, {arguments.backend} backend",
         "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": fingerprint.machine(),
-        "tensorflow": backend.probe["tensorflow"],
         "dataset": dataset.spec["name"],
-        "trials": len(written),
-        "statuses": sorted({result["status"] for result in written}),
         "settings": settings,
-        "runner_loop_seconds": loop_seconds,
-        "sum_trial_process_seconds": sum(process_seconds),
-        "ratio_runner_to_trials": loop_seconds / sum(process_seconds),
-        "overhead_seconds_per_trial": (loop_seconds - sum(process_seconds)) / len(written),
-        "setup_seconds": setup_seconds,
-        "median_trial_process_seconds": statistics.median(process_seconds),
-        "median_worker_seconds": statistics.median(worker_seconds),
-        "median_interpreter_start_and_exit_seconds": statistics.median(
-            p - w for p, w in zip(process_seconds, worker_seconds)),
+        "local": local,
     }
+    if arguments.backend == "docker":
+        from bench import docker_backend, images
+        version = catalog.lookup(arguments.tf)
+        client = docker_backend.connect(None)
+        image = images.ensure(client, version, arguments.variant)
+        container = measure(lambda work: docker_backend.DockerBackend(client, image, dataset, 3600),
+                            f"tf{version.minor}-{arguments.variant}", arguments.repeats, settings, dataset)
+        container["image"] = image.name
+        measurement["docker"] = container
+        measurement["container_seconds_per_trial"] = (container["median_outside_worker_seconds"]
+                                                      - local["median_outside_worker_seconds"])
     write_json_atomic(str(arguments.out), measurement)
-    print(f"{len(written)} trials: runner {loop_seconds:.2f} s, trials {sum(process_seconds):.2f} s, "
-          f"ratio {measurement['ratio_runner_to_trials']:.4f}, "
-          f"{measurement['overhead_seconds_per_trial'] * 1000:.1f} ms per trial -> {arguments.out}")
+    for name in ("local", "docker"):
+        if name in measurement:
+            block = measurement[name]
+            print(f"{name}: {block['trials']} trials, runner {block['runner_loop_seconds']:.2f} s, trials "
+                  f"{block['sum_trial_seconds']:.2f} s, ratio {block['ratio_runner_to_trials']:.4f}, "
+                  f"median trial {block['median_trial_seconds']:.2f} s")
+    if "container_seconds_per_trial" in measurement:
+        print(f"a container adds {measurement['container_seconds_per_trial']:.2f} s per trial")
     return 0
 
 

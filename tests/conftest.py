@@ -1,5 +1,6 @@
 """Shared fixtures. Tests train real (small) TensorFlow models in fresh processes."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,3 +28,23 @@ def bench(*arguments, check=True, **options):
         raise AssertionError(f"bench {' '.join(map(str, arguments))} exited {done.returncode}:\n"
                              f"{done.stdout}\n{done.stderr}")
     return done
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    """A real Docker engine with the stand-in base images (made by scripts/standin-images).
+
+    Without an engine the Docker tests skip, unless BENCH_REQUIRE_DOCKER=1 (CI), where they fail.
+    """
+    import docker
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as error:
+        message = f"no Docker engine reachable ({str(error).splitlines()[0][:120]})"
+        if os.environ.get("BENCH_REQUIRE_DOCKER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    subprocess.run([str(REPO / "scripts" / "standin-images")], check=True,
+                   env=dict(os.environ, BENCH_PYTHON=sys.executable))
+    return client

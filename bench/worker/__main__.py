@@ -15,10 +15,12 @@ EXIT_OK, EXIT_USAGE, EXIT_TRIAL_FAILED = 0, 2, 3
 def probe():
     """What this interpreter offers, without importing TensorFlow (fast)."""
     import platform
+    from bench.worker.fingerprint import cpu_model
     return {
         "python": platform.python_version(),
         "executable": sys.executable,
         "tensorflow": installed.tensorflow_version(),
+        "cpu_model": cpu_model(),
     }
 
 

@@ -11,22 +11,27 @@ def write_json_atomic(path, document):
     Floats are written with ``repr``, which round-trips exactly, so histories compare
     bit-for-bit after a trip through the file.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w") as stream:
-            json.dump(document, stream, indent=1, sort_keys=True)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_text_atomic(path, json.dumps(document, indent=1, sort_keys=True) + "\n")
 
 
 def read_json(path):
     with open(path) as stream:
         return json.load(stream)
+
+
+def write_text_atomic(path, text):
+    """Write ``text`` to ``path`` through a temporary file, flushed to disk, and a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "w") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; results are read by other users (containers)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

@@ -30,7 +30,8 @@ def unsupported_reason(text):
     return None
 
 
-def finish(spec, result_path, exit_code, timed_out, wall_seconds, log, runner_info, timeout_seconds):
+def finish(spec, result_path, exit_code, timed_out, wall_seconds, log, runner_info, timeout_seconds,
+           oom_killed=False):
     worker_result = _read(result_path) if exit_code in (0, EXIT_TRIAL_FAILED) or timed_out else None
     if worker_result is not None:
         result = worker_result
@@ -40,8 +41,10 @@ def finish(spec, result_path, exit_code, timed_out, wall_seconds, log, runner_in
     elif unsupported_reason(log):
         result = failure(spec, "unsupported", "UnsupportedGPU", unsupported_reason(log))
     else:
-        result = failure(spec, "error", "WorkerExit", describe_exit(exit_code))
-    result["runner"] = dict(runner_info, exit_code=exit_code, timed_out=timed_out, wall_seconds=wall_seconds)
+        result = failure(spec, "error", "OutOfMemory" if oom_killed else "WorkerExit",
+                         describe_exit(exit_code, oom_killed))
+    result["runner"] = dict(runner_info, exit_code=exit_code, timed_out=timed_out,
+                            wall_seconds=wall_seconds, oom_killed=oom_killed)
     if result["status"] != "ok":
         result["runner"]["log_tail"] = log[-LOG_TAIL_CHARS:]
     return result

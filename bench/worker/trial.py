@@ -9,7 +9,7 @@ import datetime
 import time
 import traceback
 
-from bench.worker import SCHEMA_VERSION, configurations, data, experiment, fingerprint, frameworks
+from bench.worker import SCHEMA_VERSION, configurations, data, experiment, fingerprint, frameworks, gpus, outcomes
 
 PROTOCOL_RUNS = {"process": 1, "in-process": 2}
 REQUIRED_SPEC_FIELDS = ("trial_id", "config", "protocol", "seed", "framework", "model", "epochs",
@@ -67,7 +67,7 @@ def run(spec):
                 mechanism.append(seeded + " (before each model)")
             result["runs"].append(experiment.train(keras, x, y, spec))
     except Exception as error:  # any failure of the trial is an outcome, recorded in full
-        result["status"] = "error"
+        result["status"] = "unsupported" if outcomes.unsupported_reason(str(error)) else "error"
         result["error"] = {
             "type": "%s.%s" % (type(error).__module__, type(error).__name__),
             "message": str(error)[:4000],
@@ -89,10 +89,18 @@ def _timed(result, key, function, *arguments):
     return value
 
 
-def _device(gpus, machine):
-    """The device the model trained on: TF places it on the first visible GPU, if any."""
-    if gpus:
-        return {"kind": "gpu", "name": gpus[0].get("name") or gpus[0]["tf_name"], "gpus": gpus}
+def _device(framework_gpus, machine):
+    """The device the model trained on: the framework places it on the first visible GPU.
+
+    nvidia-smi adds what frameworks do not report (UUID, driver, memory)."""
+    if framework_gpus:
+        described = gpus.visible(gpus.query())
+        first = described[0] if described else {}
+        name = first.get("name") or framework_gpus[0].get("name") or framework_gpus[0]["tf_name"]
+        return {"kind": "gpu", "name": name, "uuid": first.get("uuid"), "driver": first.get("driver"),
+                "compute_capability": first.get("compute_capability") or
+                framework_gpus[0].get("compute_capability"),
+                "memory_mib": first.get("memory_mib"), "gpus": framework_gpus, "nvidia_smi": described}
     return {"kind": "cpu", "name": machine["cpu_model"], "gpus": []}
 
 

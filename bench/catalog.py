@@ -1,0 +1,70 @@
+"""The TensorFlow versions the suite knows, read from ``bench/data/catalog.json``.
+
+One file holds, per TF minor version: the official GPU and CPU image tags with the OS,
+Python, CUDA and cuDNN inside them; the pip requirements of a CPU install (and the Python
+to install them with); the seed and determinism APIs that apply; known GPU limits; notes.
+"""
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from bench.errors import UsageError
+from bench.worker.installed import version_tuple
+
+CATALOG_FILE = Path(__file__).resolve().parent / "data" / "catalog.json"
+VARIANTS = ("gpu", "cpu", "cpu-pip")
+
+
+@dataclass(frozen=True)
+class Version:
+    minor: str
+    pip: tuple[str, ...]         # requirements of a CPU install, e.g. tensorflow-cpu==2.1.*
+    python: str                  # Python minor the CPU install uses (as in the official image)
+    image: dict                  # gpu, cpu (tags), os, python, cuda, cudnn, verified
+    seed_api: str
+    determinism: str
+    gpu_limits: dict
+    notes: tuple[str, ...]
+
+    def official_image(self, variant: str) -> str:
+        return self.image["cpu" if variant == "cpu" else "gpu"]
+
+    def unsupported_on(self, compute_capability: str) -> bool:
+        """True when this build is known to have no kernels for that compute capability."""
+        limit = self.gpu_limits.get("unsupported_from_compute_capability")
+        return bool(limit) and version_tuple(compute_capability) >= version_tuple(limit)
+
+
+@cache
+def versions() -> dict[str, Version]:
+    raw = json.loads(CATALOG_FILE.read_text())["versions"]
+    return {minor: Version(minor=minor, pip=tuple(entry["pip"]), python=entry["python"],
+                           image=entry["image"], seed_api=entry["seed_api"],
+                           determinism=entry["determinism"], gpu_limits=entry["gpu_limits"],
+                           notes=tuple(entry["notes"]))
+            for minor, entry in raw.items()}
+
+
+def minor_of(version: str) -> str:
+    """'2.15.1' -> '2.15'; '2.8' -> '2.8'."""
+    return ".".join(version.split(".")[:2])
+
+
+def lookup(version: str) -> Version:
+    known = versions()
+    minor = minor_of(version.strip())
+    if minor not in known:
+        raise UsageError(f"unknown TensorFlow version {version!r}; known: {', '.join(known)}")
+    return known[minor]
+
+
+def parse_list(text: str) -> list[Version]:
+    """'2.1,2.8,2.21' or 'all' -> catalog entries, in the order given."""
+    if text.strip() == "all":
+        return list(versions().values())
+    entries = [lookup(part) for part in text.split(",") if part.strip()]
+    if not entries:
+        raise UsageError("--tf needs at least one version, e.g. --tf 2.8,2.15")
+    return entries

@@ -1,0 +1,26 @@
+"""bench publish: regenerate every generated file from the committed data it comes from."""
+
+from pathlib import Path
+
+from bench import publish
+from bench.console import say
+from bench.errors import UserError
+
+NAME = "publish"
+HELP = "regenerate published tables from committed result files"
+DESCRIPTION = ("Rewrite results/*/table.md, the generated blocks of README.md and compose.yaml "
+               "from the result files and the catalog they are computed from.")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 listing every stale file")
+
+
+def main(arguments) -> int:
+    stale = publish.publish(arguments.root, check=arguments.check)
+    if arguments.check and stale:
+        raise UserError(f"stale generated files: {', '.join(map(str, stale))}; run `bench publish`")
+    for path in stale:
+        say(f"updated {path}")
+    return 0

