@@ -21,7 +21,8 @@ VARIANTS = ("gpu", "cpu", "cpu-pip")
 class Version:
     minor: str
     pip: tuple[str, ...]         # requirements of a CPU install, e.g. tensorflow-cpu==2.1.*
-    python: str                  # Python minor the CPU install uses (as in the official image)
+    python: str                  # Python minor a CPU install uses first (as in the official image)
+    pythons: tuple[str, ...]     # every Python minor with tensorflow-cpu wheels for this version
     image: dict                  # gpu, cpu (tags), os, python, cuda, cudnn, verified
     seed_api: str
     determinism: str
@@ -41,6 +42,7 @@ class Version:
 def versions() -> dict[str, Version]:
     raw = json.loads(CATALOG_FILE.read_text())["versions"]
     return {minor: Version(minor=minor, pip=tuple(entry["pip"]), python=entry["python"],
+                           pythons=tuple(entry["pythons"]),
                            image=entry["image"], seed_api=entry["seed_api"],
                            determinism=entry["determinism"], gpu_limits=entry["gpu_limits"],
                            notes=tuple(entry["notes"]))

@@ -2,8 +2,9 @@
 
 * ``results/<tree>/table.md`` for each result tree (a folder with ``trials/``);
 * compose.yaml, from the catalog;
+* ``summary.md`` and ``versions.md`` beside it where a tree holds several TF versions;
 * blocks in README.md between ``<!-- generated: KIND PATH -->`` and ``<!-- /generated -->``:
-  ``table results/<tree>`` (that tree's table) or ``harness results/harness/<x>.json``.
+  ``table``, ``summary`` or ``versions`` of ``results/<tree>``, or ``harness results/harness/<x>.json``.
 
 Nothing is typed in by hand: ``bench publish --check`` fails when anything is stale.
 """
@@ -11,7 +12,7 @@ Nothing is typed in by hand: ``bench publish --check`` fails when anything is st
 import re
 from pathlib import Path
 
-from bench import compose_file, report, results
+from bench import compose_file, results, tables, views
 from bench.errors import UserError
 from bench.worker.jsonfile import read_json
 
@@ -25,7 +26,11 @@ def expected_files(root: Path) -> dict[Path, str]:
     files = {}
     for trials in sorted((root / "results").glob("**/trials")):
         tree = trials.parent
-        files[tree / "table.md"] = TABLE_HEADER + tree_table(tree)
+        loaded = results.load([tree])
+        files[tree / "table.md"] = TABLE_HEADER + _view("cells", loaded)
+        if len({result["spec"]["target"] for result in loaded}) > 1:  # a matrix of versions
+            files[tree / "summary.md"] = TABLE_HEADER + _view("summary", loaded)
+            files[tree / "versions.md"] = TABLE_HEADER + _view("versions", loaded)
     files[root / "compose.yaml"] = compose_file.render()
     readme = root / "README.md"
     if readme.exists():
@@ -34,17 +39,17 @@ def expected_files(root: Path) -> dict[Path, str]:
     return files
 
 
-def tree_table(tree: Path) -> str:
-    return report.render(report.build_cells(results.load([tree])), "github")
+def _view(view: str, loaded: list[dict]) -> str:
+    return tables.render(views.build(view, loaded), "github")
 
 
 def block(root: Path, match: re.Match) -> str:
     kind, path = match.group("kind"), root / match.group("path")
-    if kind == "table":
-        return tree_table(path)
+    if kind in ("table", "summary", "versions"):
+        return _view("cells" if kind == "table" else kind, results.load([path]))
     if kind == "harness":
         return harness_summary(read_json(str(path)))
-    raise UserError(f"README.md: unknown generated block kind {kind!r} (known: table, harness)")
+    raise UserError(f"README.md: unknown generated block kind {kind!r} (known: table, summary, versions, harness)")
 
 
 def harness_summary(measurement: dict) -> str:

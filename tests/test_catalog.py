@@ -2,7 +2,7 @@
 
 import pytest
 
-from bench import catalog, report
+from bench import catalog, cells, tables, views
 from bench.errors import UsageError
 from bench.worker import installed, outcomes
 from bench.worker.frameworks import TensorFlowKeras
@@ -66,9 +66,9 @@ def test_an_unsupported_cell_is_explained_from_the_catalog():
     spec = {"trial_id": "t", "config": "full", "protocol": "process", "epochs": 1, "dataset": {"name": "d"}}
     failed = outcomes.failure(spec, "unsupported", "UnsupportedGPU", "device kernel image is invalid")
     failed["runner"] = {"tensorflow": "2.2.0", "device": {"kind": "gpu", "name": "NVIDIA H100 80GB HBM3"}}
-    [cell] = report.build_cells([failed])
+    [cell] = cells.build_cells([failed])
     assert cell.verdict == "unsupported"
-    assert "kernels up to Turing" in report.render([cell])
+    assert "kernels up to Turing" in tables.render(views.cells_table([cell]))
 
 
 def test_version_tuples():

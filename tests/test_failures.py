@@ -6,7 +6,7 @@ import sys
 
 from pathlib import Path
 
-from bench import report, results
+from bench import cells, results, tables, views
 from bench.local import LocalBackend
 from bench.worker import outcomes, plan, runner
 from bench.worker.tree import ResultTree
@@ -38,9 +38,9 @@ def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, s
     assert bad["runner"]["exit_code"] == outcomes.EXIT_TRIAL_FAILED
     assert "error (FileNotFoundError)" in lines[0]
     assert all(loaded[t.trial_id]["status"] == "ok" for t in trials)
-    [seeds] = report.build_cells(list(loaded.values()))
+    [seeds] = cells.build_cells(list(loaded.values()))
     assert seeds.verdict == "error" and seeds.trials == 3 and seeds.identical == 2
-    assert "local--process--seeds--bad: error, FileNotFoundError" in report.render([seeds])
+    assert "local--process--seeds--bad: error, FileNotFoundError" in tables.render(views.cells_table([seeds]))
 
 
 def test_a_trial_past_its_timeout_is_killed_and_recorded(tmp_path, subset):

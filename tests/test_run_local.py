@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bench import report, results
+from bench import cells, results, tables, views
 from tests.conftest import QUICK, bench
 
 
@@ -74,7 +74,7 @@ def test_histories_round_trip_exactly(process_run):
     [first, second] = [r for r in results.load([out]) if r["spec"]["config"] == "seeds"]
     # Exact float equality after the trip through JSON; not approximately equal.
     assert first["runs"][0]["history"] == second["runs"][0]["history"]
-    assert report.run_signature(first["runs"][0]) == report.run_signature(second["runs"][0])
+    assert cells.run_signature(first["runs"][0]) == cells.run_signature(second["runs"][0])
 
 
 def test_in_process_protocol_reseeds_before_each_model(tmp_path, subset):

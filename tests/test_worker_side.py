@@ -66,7 +66,7 @@ def test_host_side_never_imports_tensorflow():
     for path in host_files:
         assert "tensorflow" not in set(imported_top_levels(path)), path
     code = ("import sys; sys.modules['tensorflow'] = None; "
-            "import bench.cli, bench.report, bench.results, bench.local, bench.publish")
+            "import bench.cli, bench.views, bench.results, bench.local, bench.publish, bench.envs")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 

@@ -4,7 +4,7 @@ import datetime
 import sys
 from pathlib import Path
 
-from bench import catalog, datasets, report, results
+from bench import catalog, datasets, results, tables, views
 from bench.console import say
 from bench.errors import UsageError
 from bench.worker import options, plan, runner
@@ -29,16 +29,20 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="results folder (default: runs/<UTC time>); an existing one is "
                              "resumed, skipping finished trials")
-    parser.add_argument("--format", default="github", choices=report.FORMATS, help="table format")
+    parser.add_argument("--format", default="github", choices=tables.FORMATS, help="table format")
     parser.add_argument("--backend", default="local", choices=BACKENDS,
                         help="local: fresh processes of --python (default); docker: one container "
                              "per trial from the worker image of each --tf version")
+    parser.add_argument("--tf", metavar="LIST",
+                        help="TensorFlow versions, e.g. 2.1,2.8,2.21 or all (bench/data/catalog.json): "
+                             "local backend, their environments (bench envs create); docker "
+                             "backend, their images")
     parser.add_argument("--python", default=sys.executable, metavar="EXE",
-                        help="local backend: the Python that runs the trials, with TensorFlow "
-                             "installed (default: this one)")
+                        help="local backend without --tf: the Python that runs the trials, with "
+                             "TensorFlow installed (default: this one)")
+    parser.add_argument("--envs-dir", metavar="DIR",
+                        help="local backend with --tf: where environments live (see bench envs)")
     docker = parser.add_argument_group("docker backend")
-    docker.add_argument("--tf", metavar="LIST",
-                        help="TensorFlow versions, e.g. 2.1,2.8,2.21 or all (see bench/data/catalog.json)")
     docker.add_argument("--variant", default="gpu", choices=catalog.VARIANTS,
                         help="gpu/cpu: FROM the official tensorflow/tensorflow image; cpu-pip: FROM "
                              "python:X-slim with tensorflow-cpu from pip (default: gpu)")
@@ -76,7 +80,7 @@ def main(arguments) -> int:
     say(f"{len(trials)} trials into {tree.root}")
     runner.run(trials, settings, dataset.spec,
                lambda spec, staging: backends[spec["target"]].execute(spec, staging), tree, say=say)
-    print(report.render(report.build_cells(results.load([Path(tree.root)])), arguments.format), end="")
+    print(tables.render(views.build("cells", results.load([Path(tree.root)])), arguments.format), end="")
     return 0
 
 
@@ -84,11 +88,15 @@ def _backends(arguments, work_dir: Path):
     """Check the backend's arguments now; return a function that makes the backends once the
     dataset is known (containers mount it)."""
     if arguments.backend == "local":
-        if arguments.tf:
-            raise UsageError("--tf needs --backend docker; for the local backend pass --python PATH")
+        from bench import envs
         from bench.local import LocalBackend
-        local = LocalBackend(arguments.python, arguments.timeout, work_dir)
-        return lambda dataset: {"local": local}
+        if not arguments.tf:
+            local = LocalBackend(arguments.python, arguments.timeout, work_dir)
+            return lambda dataset: {"local": local}
+        envs_root = envs.root(arguments.envs_dir)
+        environments = [envs.require(envs_root, version) for version in catalog.parse_list(arguments.tf)]
+        locals_ = {f"tf{env.minor}": LocalBackend(env.python, arguments.timeout, work_dir) for env in environments}
+        return lambda dataset: locals_
     from bench import docker_backend, images
     if not arguments.tf:
         raise UsageError("--backend docker needs --tf, e.g. --tf 2.8,2.21")

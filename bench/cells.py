@@ -1,46 +1,22 @@
-"""From trial results to cells (one TF version x device x ... x config) and their tables.
+"""From trial results to cells: one TF version x device x ... x protocol x config each.
 
-A cell pools only trials that agree on every key field; settings shared by the whole table
-go into a caption line, settings that vary become columns.
+A cell pools only trials that agree on every key field; its verdict says whether they
+reproduced, its timing what the control cost.
 """
 
-import csv
-import io
 import json
 import statistics
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
-
-from tabulate import tabulate
+from dataclasses import dataclass, field
 
 from bench import catalog
 from bench.errors import UserError
 from bench.worker.configurations import CONFIGS
 from bench.worker.installed import version_tuple
 
-FORMATS = ("github", "plain", "csv", "json")
 # Fields that identify what was measured; trials differing in any of them are never pooled.
 KEY_FIELDS = ("tf_version", "device", "framework", "model", "dataset", "epochs", "samples",
               "batch_size", "protocol")
-# Key fields shown as columns always; the others only when they vary within the table.
-ALWAYS_SHOWN = ("tf_version", "device", "protocol")
-HEADERS = {"tf_version": "TF", "device": "device", "framework": "framework", "model": "model",
-           "dataset": "dataset", "epochs": "epochs", "samples": "samples", "batch_size": "batch",
-           "protocol": "protocol", "config": "config", "trials": "trials", "identical": "identical",
-           "verdict": "verdict", "fit_seconds_median": "fit s (median)",
-           "overhead_vs_none": "overhead vs none"}
-LEGEND = """\
-Legend:
-- identical k/n: process protocol, k = the largest group of trials (fresh processes) whose
-  histories and final weights are bit-identical; in-process protocol, k = trials whose two runs
-  in one process are bit-identical; n = trials in the cell, failed ones included.
-- verdict: match = every trial identical; mismatch = some differ; error = a trial failed (listed
-  below; never counted as a mismatch); unsupported = this TF build cannot run on this GPU;
-  incomplete = fewer than two runs to compare.
-- fit s (median): median wall time of model.fit over all runs of the cell.
-- overhead vs none: that median divided by the median of the same cell under config none."""
-
-
 @dataclass
 class Cell:
     tf_version: str
@@ -140,66 +116,7 @@ def _order(cell: Cell) -> tuple:
             cell.batch_size, cell.protocol != "process", cell.protocol, CONFIGS.index(cell.config))
 
 
-def render(cells: list[Cell], fmt: str = "github") -> str:
-    if fmt == "json":
-        return json.dumps([asdict(cell) for cell in cells], indent=1)
-    columns = _columns(cells)
-    rows = [[_shown(name, getattr(cell, name), cell) for name in columns] for cell in cells]
-    if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[_raw(getattr(cell, name)) for name in columns] for cell in cells])
-        return out.getvalue()
-    table = tabulate(rows, headers=[HEADERS[name] for name in columns], tablefmt=fmt,
-                     disable_numparse=True)
-    lines = [table, "", _caption(cells, columns), "", LEGEND]
-    lines += _error_notes(cells)
-    return "\n".join(lines) + "\n"
-
-
-def _columns(cells: list[Cell]) -> list[str]:
-    varying = [name for name in KEY_FIELDS
-               if name in ALWAYS_SHOWN or len({getattr(cell, name) for cell in cells}) > 1]
-    return varying + ["config", "trials", "identical", "verdict", "fit_seconds_median",
-                      "overhead_vs_none"]
-
-
-def _shown(name: str, value, cell: Cell) -> str:
-    if name == "identical":
-        return f"{value}/{cell.trials}"
-    if name == "fit_seconds_median":
-        return "-" if value is None else f"{value:.2f}"
-    if name == "overhead_vs_none":
-        return "-" if value is None else f"{value:.2f}x"
-    return "all" if value is None and name == "samples" else str(value)
-
-
-def _raw(value):
-    return "" if value is None else value
-
-
-def _caption(cells: list[Cell], columns: list[str]) -> str:
-    shared = [name for name in KEY_FIELDS if name not in columns]
-    if not cells or not shared:
-        return ""
-    first = cells[0]
-    return "Same for every row: " + ", ".join(
-        f"{HEADERS[name]} {_shown(name, getattr(first, name), first)}" for name in shared) + "."
-
-
-def _error_notes(cells: list[Cell]) -> list[str]:
-    notes = []
-    for cell in cells:
-        if cell.verdict == "unsupported":
-            notes.append(f"- TF {cell.tf_version} on {cell.device}: {_known_limit(cell.tf_version)}")
-        for error in cell.errors:
-            message = error["message"].strip().splitlines()[0][:200] if error["message"].strip() else ""
-            notes.append(f"- {error['trial_id']}: {error['status']}, {error['type'].rsplit('.', 1)[-1]}: {message}")
-    return ["", "Failed trials:", *notes] if notes else []
-
-
-def _known_limit(tf_version: str) -> str:
+def known_limit(tf_version: str) -> str:
     """What the catalog knows of this version's GPU limits, to explain an unsupported cell."""
     try:
         reason = catalog.lookup(tf_version).gpu_limits.get("reason")
