@@ -1,5 +1,7 @@
 """bench envs: create, list or remove the virtual environment of each TF version."""
 
+import json
+
 from bench import catalog, envs
 from bench.console import say
 from bench.errors import UsageError, UserError
@@ -19,12 +21,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--envs-dir", metavar="DIR", help="where environments live (default: "
                         "$REPRO_BENCH_ENVS or ~/.cache/repro-bench/envs)")
     parser.add_argument("--force", action="store_true", help="create: replace an existing environment")
+    parser.add_argument("--json", action="store_true", help="list: print the environments' records as JSON")
 
 
 def main(arguments) -> int:
     envs_root = envs.root(arguments.envs_dir)
     if arguments.action == "list":
-        for environment in envs.existing(envs_root):
+        found = envs.existing(envs_root)
+        if arguments.json:
+            print(json.dumps([dict(environment.record, path=str(environment.path)) for environment in found],
+                             indent=1))
+        for environment in [] if arguments.json else found:
             print(envs.describe(environment))
         return 0
     if not arguments.versions:

@@ -5,6 +5,7 @@ spec (no result). Any other status means the worker itself died; the host record
 """
 
 import json
+import os
 import sys
 
 from bench.worker import installed, jsonfile
@@ -35,7 +36,7 @@ def main(argv):
     from bench.worker import trial  # needs numpy; the probe above must not
     try:
         spec = jsonfile.read_json(spec_path)
-        result = trial.run(spec)
+        result = trial.run(spec, output_dir=os.path.dirname(os.path.abspath(result_path)))
     except (OSError, ValueError) as error:  # unreadable or malformed spec
         sys.stderr.write("error: %s\n" % error)
         return EXIT_USAGE

@@ -22,7 +22,8 @@ def build_model(keras, model):
 
 
 def train(keras, x, y, settings):
-    """Build, compile and fit one model; return its history, weight digest and timings."""
+    """Build, compile and fit one model; return (its record: history, weight digest and
+    timings; its final weights)."""
     model = build_model(keras, settings["model"])
     model.compile(optimizer="adam",
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -34,14 +35,15 @@ def train(keras, x, y, settings):
                         validation_split=settings["validation_split"], verbose=0,
                         callbacks=[timer])
     fit_seconds = time.perf_counter() - started
+    weights = model.get_weights()
     return {
         "history": {key: [float(value) for value in values]
                     for key, values in sorted(history.history.items())},
-        "weights_sha256": arrays_sha256(model.get_weights()),
+        "weights_sha256": arrays_sha256(weights),
         "epoch_seconds": epoch_seconds,
         "fit_seconds": fit_seconds,
         "jit_compile": _jit_compile(model),
-    }
+    }, weights
 
 
 def _epoch_timer(keras, sink):

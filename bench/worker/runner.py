@@ -5,7 +5,11 @@ it. ``execute(spec, staging)`` runs one trial (a local process, a container) and
 final result. Progress goes to ``say``: trial i/n, wall time, ETA, outcome.
 """
 
+import os
 import time
+
+from bench.worker.jsonfile import read_json
+from bench.worker.weights import WeightStore
 
 
 class Progress(object):
@@ -27,9 +31,14 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print):
     progress = Progress(len(pending))
     written = []
     width = len(str(progress.total))
+    store = WeightStore(tree.root)
+    outcomes = _earlier_outcomes(tree, trials)
     for trial in pending:
         started = time.perf_counter()
-        result = execute(trial.spec(chosen_settings, dataset_spec), tree.staging_for(trial.trial_id))
+        staging = tree.staging_for(trial.trial_id)
+        result = execute(trial.spec(chosen_settings, dataset_spec), staging)
+        if result["status"] == "ok":
+            _keep_weights(result, staging, store, outcomes.setdefault(_cell_of(trial), []))
         tree.write(result)
         tree.clean_staging(trial.trial_id)
         written.append(result)
@@ -40,6 +49,40 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print):
             trial.repeat, result["runner"]["wall_seconds"], progress.eta(), outcome(result)))
     tree.clean_staging()
     return written
+
+
+def _cell_of(trial):
+    return (trial.target, trial.protocol, trial.config)
+
+
+def _earlier_outcomes(tree, trials):
+    """(target, protocol, config) -> [(trial id, weights digest)] of the finished ok trials."""
+    found = {}
+    for trial in trials:
+        if tree.done(trial.trial_id):
+            result = read_json(tree.path_for(trial.trial_id))
+            if result["status"] == "ok":
+                found.setdefault(_cell_of(trial), []).append(
+                    (trial.trial_id, result["runs"][0]["weights_sha256"]))
+    return found
+
+
+def _keep_weights(result, staging, store, earlier):
+    """Move the runs' weights into the store; record how far this trial's first run is from
+    every earlier trial of its cell whose weights differ (identical ones differ by 0)."""
+    for run in result["runs"]:
+        if run.get("weights_file"):
+            adopted = store.adopt(os.path.join(staging, run["weights_file"]), run["weights_sha256"])
+            run["weights_file"] = os.path.relpath(adopted, store.root) if adopted else None
+    digest = result["runs"][0]["weights_sha256"]
+    differences = {}
+    for trial_id, other in earlier:
+        if other != digest:
+            difference = store.difference(digest, other)
+            if difference is not None:
+                differences[trial_id] = difference
+    result["weights_max_abs_diff"] = differences
+    earlier.append((result["spec"]["trial_id"], digest))
 
 
 def outcome(result):

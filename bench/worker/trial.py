@@ -6,10 +6,11 @@ re-seeding before each model, and its two runs are compared with each other.
 """
 
 import datetime
+import os
 import time
 import traceback
 
-from bench.worker import SCHEMA_VERSION, configurations, data, experiment, fingerprint, frameworks, gpus, outcomes
+from bench.worker import SCHEMA_VERSION, configurations, data, experiment, fingerprint, frameworks, gpus, outcomes, weights
 
 PROTOCOL_RUNS = {"process": 1, "in-process": 2}
 REQUIRED_SPEC_FIELDS = ("trial_id", "config", "protocol", "seed", "framework", "model", "epochs",
@@ -32,8 +33,11 @@ def check_spec(spec):
         raise SpecError("config %r needs %s seed" % (spec["config"], "no" if spec["config"] == "none" else "a"))
 
 
-def run(spec):
-    """Run the trial; never raises for a failure of the trial itself (that is a result)."""
+def run(spec, output_dir=None):
+    """Run the trial; never raises for a failure of the trial itself (that is a result).
+
+    With ``output_dir``, each run's final weights are saved there as weights-<run>.npz.
+    """
     check_spec(spec)
     started = time.perf_counter()
     result = {
@@ -61,11 +65,20 @@ def run(spec):
         mechanism.extend(configurations.after_import(config, framework))
         x, y, result["dataset"] = _timed(result, "data_seconds", data.load, spec["dataset"],
                                          spec["samples"], keras)
+        first_weights = None
         for index in range(PROTOCOL_RUNS[spec["protocol"]]):
             seeded = configurations.seed_before_model(config, framework, spec["seed"])
             if seeded and index == 0:
                 mechanism.append(seeded + " (before each model)")
-            result["runs"].append(experiment.train(keras, x, y, spec))
+            record, final_weights = experiment.train(keras, x, y, spec)
+            if first_weights is None:
+                first_weights = final_weights
+            else:  # in-process: how far the second run is from the first
+                record["max_abs_diff_vs_run0"] = weights.max_abs_difference(first_weights, final_weights)
+            if output_dir is not None:
+                record["weights_file"] = "weights-%d.npz" % index
+                weights.save(os.path.join(output_dir, record["weights_file"]), final_weights)
+            result["runs"].append(record)
     except Exception as error:  # any failure of the trial is an outcome, recorded in full
         result["status"] = "unsupported" if outcomes.unsupported_reason(str(error)) else "error"
         result["error"] = {

@@ -1,0 +1,57 @@
+"""Final weights as files, so that trials that differ can be told how far apart they are.
+
+A worker saves each run's weights beside its result (``weights-<run>.npz``); the runner moves
+them into the result tree's content-addressed store (``DIR/weights/<sha256>.npz``, one file
+per distinct outcome) and records, for every earlier trial of the same cell whose weights
+differ, the largest absolute difference. The store may be deleted after the run: the
+differences are in the trial files.
+"""
+
+import os
+import shutil
+
+import numpy
+
+
+def save(path, arrays):
+    numpy.savez(path, *arrays)
+
+
+def load(path):
+    with numpy.load(path) as stored:
+        return [stored["arr_%d" % index] for index in range(len(stored.files))]
+
+
+def max_abs_difference(first, second):
+    """Largest |a - b| over every weight; inf where the shapes differ."""
+    if len(first) != len(second) or any(a.shape != b.shape for a, b in zip(first, second)):
+        return float("inf")
+    return max(float(numpy.max(numpy.abs(a.astype(numpy.float64) - b.astype(numpy.float64))))
+               if a.size else 0.0 for a, b in zip(first, second))
+
+
+class WeightStore(object):
+    def __init__(self, root):
+        self.root = os.path.join(str(root), "weights")
+
+    def path_for(self, digest):
+        return os.path.join(self.root, digest + ".npz")
+
+    def adopt(self, file, digest):
+        """Move a run's weights file into the store (kept once per digest)."""
+        if not os.path.exists(file):
+            return None
+        os.makedirs(self.root, exist_ok=True)
+        target = self.path_for(digest)
+        if os.path.exists(target):
+            os.unlink(file)
+        else:
+            shutil.move(file, target)
+        return target
+
+    def difference(self, first_digest, second_digest):
+        """Largest |a - b| between two stored outcomes, None if either is not stored."""
+        first, second = self.path_for(first_digest), self.path_for(second_digest)
+        if not (os.path.exists(first) and os.path.exists(second)):
+            return None
+        return max_abs_difference(load(first), load(second))
