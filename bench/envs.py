@@ -11,11 +11,12 @@ import datetime
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import cache, pythons
+from bench import cache, local, pythons, worker_source
 from bench.catalog import Version
 from bench.errors import UsageError, UserError
 from bench.worker.jsonfile import read_json, write_json_atomic
@@ -103,8 +104,8 @@ def create(envs_root: Path, version: Version, python: str, say=print) -> Environ
           *version.pip], version)
     installed = _run([environment_python, "-m", "pip", "freeze", "--disable-pip-version-check"], version)
     freeze = sorted(line for line in installed.splitlines() if line and not line.startswith("#"))
-    tensorflow = next((line.split("==")[1] for line in freeze
-                       if line.lower().startswith("tensorflow-cpu==")), None)
+    with tempfile.TemporaryDirectory() as scratch:  # the worker's own probe reads TF's metadata
+        tensorflow = local.probe(environment_python, worker_source.copy_to(Path(scratch)))["tensorflow"]
     record = {
         "minor": version.minor,
         "tensorflow": tensorflow,

@@ -4,7 +4,7 @@ import datetime
 import sys
 from pathlib import Path
 
-from bench import catalog, datasets, results, tables, views
+from bench import catalog, datasets, machine, results, tables, views
 from bench.console import say
 from bench.errors import UsageError
 from bench.worker import options, plan, runner
@@ -30,6 +30,8 @@ def add_arguments(parser) -> None:
                         help="results folder (default: runs/<UTC time>); an existing one is "
                              "resumed, skipping finished trials")
     parser.add_argument("--format", default="github", choices=tables.FORMATS, help="table format")
+    parser.add_argument("--machine", metavar="NAME",
+                        help="a name for this machine in reports, e.g. lab-a100-1 (default: host name)")
     parser.add_argument("--backend", default="local", choices=BACKENDS,
                         help="local: fresh processes of --python (default); docker: one container "
                              "per trial from the worker image of each --tf version")
@@ -74,6 +76,7 @@ def main(arguments) -> int:
     trials = plan.build(list(backends), configs, protocols)
     tree.write_plan({"settings": settings, "dataset": dataset.spec, "trials": [t.trial_id for t in trials],
                      "backends": {target: backend.info for target, backend in backends.items()}})
+    machine.tag(backends, machine.record(Path(tree.root), arguments.machine, backends))
     for target, backend in backends.items():
         say(f"{target}: TensorFlow {backend.info['tensorflow']} (Python {backend.info['python_version']}, "
             f"{backend.info.get('image') or backend.info.get('python')})")

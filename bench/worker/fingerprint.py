@@ -38,6 +38,32 @@ def machine():
     }
 
 
+def host(name=None):
+    """A machine description for a results folder (machine.json): what trials there ran on."""
+    from bench.worker import gpus
+    described = machine()
+    release = _os_release()
+    described.update({
+        "name": name or described["hostname"],
+        "os": release or platform.system(),
+        "kernel": platform.release(),
+        "gpus": gpus.query(),
+    })
+    described["driver"] = described["gpus"][0]["driver"] if described["gpus"] else None
+    return described
+
+
+def _os_release():
+    try:
+        with open("/etc/os-release") as release:
+            for line in release:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return None
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as cpuinfo:
