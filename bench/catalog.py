@@ -49,6 +49,31 @@ def versions() -> dict[str, Version]:
             for minor, entry in raw.items()}
 
 
+@dataclass(frozen=True)
+class Stack:
+    """A named environment that is not one TF version (e.g. keras3: Keras 3 and its backends)."""
+    minor: str                   # its name, where a TF version has its minor version
+    pip: tuple[str, ...]
+    python: str
+    pythons: tuple[str, ...]
+    about: str
+
+
+@cache
+def stacks() -> dict[str, Stack]:
+    raw = json.loads(CATALOG_FILE.read_text()).get("environments", {})
+    return {name: Stack(name, tuple(entry["pip"]), entry["python"], tuple(entry["pythons"]), entry["about"])
+            for name, entry in raw.items()}
+
+
+def environment_list(text: str) -> list:
+    """'2.1,2.21,keras3' or 'all' (every TF version) -> catalog entries."""
+    if text.strip() == "all":
+        return list(versions().values())
+    return [stacks()[part.strip()] if part.strip() in stacks() else lookup(part)
+            for part in text.split(",") if part.strip()]
+
+
 def minor_of(version: str) -> str:
     """'2.15.1' -> '2.15'; '2.8' -> '2.8'."""
     return ".".join(version.split(".")[:2])

@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import time
+from datetime import datetime
 from pathlib import Path
 
 import docker
@@ -46,11 +47,10 @@ class DockerBackend:
     name = "docker"
 
     def __init__(self, client: docker.DockerClient, image: images.WorkerImage, dataset: Dataset,
-                 timeout: float, gpus: list[str] | None = None, memory: str | None = None):
-        self.client, self.image, self.timeout = client, image, timeout
-        self.gpus, self.memory = gpus or [], memory
+                 timeout: float, memory: str | None = None, gpus: dict[str, dict] | None = None):
+        self.client, self.image, self.timeout, self.memory = client, image, timeout, memory
+        self.gpus = gpus or {}  # slot (GPU index or UUID) -> what nvidia-smi says of it
         self.dataset_mount, self.dataset_spec = container_dataset(dataset)
-        self.started = 0
         found = probe(client, image)
         engine = client.info()
         self.info = {"backend": self.name, "engine": engine.get("Name"),
@@ -58,16 +58,18 @@ class DockerBackend:
                      "tensorflow": found["tensorflow"], **image.describe(),
                      "device": {"kind": "cpu", "name": found.get("cpu_model") or "?"}}
 
-    def execute(self, spec: dict, staging: str) -> dict:
+    def execute(self, spec: dict, staging: str, slot: str | None = None) -> dict:
+        """One trial in a fresh container; on a GPU slot it gets that GPU alone (device_ids)."""
         spec = dict(spec, dataset=self.dataset_spec)
         staging = os.path.abspath(staging)  # a relative bind source would name a volume
         os.chmod(staging, 0o777)  # the container runs as the image's unprivileged user
         Path(staging, "spec.json").write_text(json.dumps(spec))
-        gpu = self.gpus[self.started % len(self.gpus)] if self.gpus else None
-        self.started += 1
+        gpu = slot
         info = dict(self.info, gpu_request=gpu)
         if gpu is not None:
-            info["device"] = {"kind": "gpu", "name": f"GPU {gpu}"}
+            described = self.gpus.get(gpu, {})
+            info["device"] = {"kind": "gpu", "name": described.get("name", f"GPU {gpu}"),
+                              "uuid": described.get("uuid")}
         started = time.perf_counter()
         try:
             container = self.client.containers.create(
@@ -97,7 +99,12 @@ class DockerBackend:
             container.kill()
         wall_seconds = time.perf_counter() - started
         container.reload()
-        oom_killed = bool(container.attrs["State"].get("OOMKilled"))
+        state = container.attrs["State"]
+        oom_killed = bool(state.get("OOMKilled"))
+        # What Docker itself adds (create, start, wait, remove): wall time minus the process's life.
+        lifetime = _seconds_between(state.get("StartedAt"), state.get("FinishedAt"))
+        if lifetime is not None:
+            info = dict(info, container_seconds=lifetime, docker_overhead_seconds=wall_seconds - lifetime)
         log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
         return outcomes.finish(spec, Path(staging, "result.json"), exit_code, timed_out, wall_seconds,
                                log, info, self.timeout, oom_killed=oom_killed)
@@ -113,6 +120,16 @@ def container_dataset(dataset: Dataset) -> tuple[dict, dict]:
     if "path" in spec:
         spec["path"] = target
     return {str(dataset.mount): {"bind": target, "mode": "ro"}}, spec
+
+
+def _seconds_between(start: str | None, end: str | None) -> float | None:
+    """Seconds between two Docker timestamps (RFC 3339 with nanoseconds)."""
+    def parse(stamp: str) -> datetime:
+        main, _, fraction = stamp.rstrip("Z").partition(".")
+        return datetime.fromisoformat(f"{main}.{(fraction or '0')[:6]:0<6}+00:00")
+    if not start or not end or end.startswith("0001"):
+        return None
+    return (parse(end) - parse(start)).total_seconds()
 
 
 def _not_started(spec: dict, error_type: str, error: Exception, info: dict, started: float) -> dict:

@@ -44,7 +44,8 @@ class Environment:
 
 
 def folder(envs_root: Path, minor: str) -> Path:
-    return envs_root / f"tf{minor}"
+    """tf<minor> for a TF version, the stack's own name (keras3) otherwise."""
+    return envs_root / (f"tf{minor}" if minor[:1].isdigit() else minor)
 
 
 def load(envs_root: Path, minor: str) -> Environment | None:
@@ -57,8 +58,10 @@ def load(envs_root: Path, minor: str) -> Environment | None:
 def existing(envs_root: Path) -> list[Environment]:
     if not envs_root.is_dir():
         return []
-    found = [load(envs_root, child.name[2:]) for child in envs_root.iterdir() if child.name.startswith("tf")]
-    return sorted((env for env in found if env), key=lambda env: tuple(map(int, env.minor.split("."))))
+    names = [child.name[2:] if child.name[2:3].isdigit() else child.name for child in envs_root.iterdir()]
+    found = [load(envs_root, name) for name in names]
+    return sorted((env for env in found if env),
+                  key=lambda env: (0, *map(int, env.minor.split("."))) if env.minor[:1].isdigit() else (1, env.minor))
 
 
 def require(envs_root: Path, version: Version) -> Environment:
@@ -76,14 +79,14 @@ def choose_python(version: Version, explicit: str | None) -> str:
         if minor is None:
             raise UsageError(f"--python {explicit}: cannot run it")
         if minor not in version.pythons:
-            raise UsageError(f"--python {explicit} is Python {minor}; TF {version.minor} needs one of "
+            raise UsageError(f"--python {explicit} is Python {minor}; {_label(version)} needs one of "
                              f"{', '.join(version.pythons)}")
         return explicit
     available = pythons.found()
     for minor in (version.python, *version.pythons):
         if minor in available:
             return available[minor]
-    raise UserError(f"no Python for TF {version.minor} on this machine: it needs one of "
+    raise UserError(f"no Python for {_label(version)} on this machine: it needs one of "
                     f"{', '.join(version.pythons)} (found: {', '.join(available) or 'none'}); "
                     "install one (pyenv, python3.X on PATH) or pass --python PATH")
 
@@ -93,7 +96,7 @@ def create(envs_root: Path, version: Version, python: str, say=print) -> Environ
     if target.exists():
         shutil.rmtree(target)  # incomplete (no marker) or being replaced
     started = time.perf_counter()
-    say(f"TF {version.minor}: creating {target} with {python} ...")
+    say(f"{_label(version)}: creating {target} with {python} ...")
     _run([python, "-m", "venv", str(target)], version)
     environment_python = str(target / "bin" / "python")
     python_minor = pythons.version_of(environment_python)
@@ -119,7 +122,7 @@ def create(envs_root: Path, version: Version, python: str, say=print) -> Environ
         "disk_bytes": _disk_bytes(target),
     }
     write_json_atomic(str(target / MARKER), record)
-    say(f"TF {version.minor}: tensorflow-cpu {tensorflow} on Python {record['python_version']} "
+    say(f"{_label(version)}: tensorflow-cpu {tensorflow} on Python {record['python_version']} "
         f"in {record['create_seconds']:.0f} s, {record['disk_bytes'] / 2**30:.2f} GiB")
     return Environment(version.minor, target, record)
 
@@ -136,8 +139,12 @@ def _run(command: list[str], version: Version) -> str:
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if not line.startswith("WARNING: Location")]
-        raise UserError(f"TF {version.minor}: `{' '.join(command[-3:])}` failed: {(lines or ['no output'])[-1]}")
+        raise UserError(f"{_label(version)}: `{' '.join(command[-3:])}` failed: {(lines or ['no output'])[-1]}")
     return done.stdout
+
+
+def _label(version) -> str:
+    return f"TF {version.minor}" if version.minor[:1].isdigit() else version.minor
 
 
 def _disk_bytes(path: Path) -> int:
@@ -152,7 +159,7 @@ def _disk_bytes(path: Path) -> int:
 
 def describe(environment: Environment) -> str:
     record = environment.record
-    return (f"{environment.minor:<5} tensorflow-cpu {record['tensorflow']:<8} Python {record['python_version']:<8} "
+    return (f"{environment.minor:<6} tensorflow-cpu {str(record['tensorflow']):<8} Python {record['python_version']:<8} "
             f"{record['disk_bytes'] / 2**30:5.2f} GiB  {environment.path}")
 
 

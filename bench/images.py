@@ -5,6 +5,7 @@ that version; ``cpu-pip`` starts FROM ``python:<X.Y>-slim`` and pip-installs the
 with the catalog's pins. An image is reused while its worker code is current (a label
 holds the digest of the worker sources) and rebuilt otherwise.
 
+(docker-py is imported where it is used: the naming functions serve compose.yaml too.)
 Builds go through the Docker CLI with BuildKit, not docker-py: docker-py speaks only the
 classic builder, which has no build secrets (the optional CA bundle needs one). Everything
 else (inspecting, running, logs) is docker-py.
@@ -15,8 +16,6 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-
-import docker
 
 from bench import worker_source
 from bench.catalog import VARIANTS, Version
@@ -58,7 +57,7 @@ def build_arguments(version: Version, variant: str) -> dict[str, str]:
             "TF_MINOR": version.minor, "VARIANT": variant}
 
 
-def ensure(client: docker.DockerClient, version: Version, variant: str, *, rebuild: bool = False,
+def ensure(client: "docker.DockerClient", version: Version, variant: str, *, rebuild: bool = False,
            ca_bundle: str | None = None, docker_host: str | None = None, say=print) -> WorkerImage:
     """The worker image for this version and variant, built if missing or stale."""
     if variant not in VARIANTS:
@@ -79,8 +78,9 @@ def ensure(client: docker.DockerClient, version: Version, variant: str, *, rebui
                        base_repo_digests=tuple(base_found.attrs.get("RepoDigests") or []) if base_found else ())
 
 
-def check_base_exists(client: docker.DockerClient, base: str, version: Version) -> None:
+def check_base_exists(client: "docker.DockerClient", base: str, version: Version) -> None:
     """A base image must be local or in its registry; a missing tag is a clear error."""
+    import docker
     if _get(client, base) is not None:
         return
     try:
@@ -142,7 +142,8 @@ def _all_on_path(program: str) -> list[str]:
     return found
 
 
-def _get(client: docker.DockerClient, name: str):
+def _get(client: "docker.DockerClient", name: str):
+    import docker
     try:
         return client.images.get(name)
     except docker.errors.ImageNotFound:

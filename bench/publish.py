@@ -3,6 +3,7 @@
 * ``results/<tree>/table.md`` for each result tree (a folder with ``trials/``);
 * compose.yaml, from the catalog;
 * ``summary.md`` and ``versions.md`` beside it where a tree holds several TF versions;
+* ``report.html`` (self-contained page) and ``plots/<device>-{verdicts,overhead}.svg``;
 * blocks in README.md between ``<!-- generated: KIND PATH -->`` and ``<!-- /generated -->``:
   ``table``, ``summary`` or ``versions`` of ``results/<tree>``, or ``harness results/harness/<x>.json``.
 
@@ -10,9 +11,11 @@ Nothing is typed in by hand: ``bench publish --check`` fails when anything is st
 """
 
 import re
+from datetime import datetime
 from pathlib import Path
 
-from bench import compose_file, results, tables, views
+from bench import compose_file, html_page, plots, results, tables, views
+from bench.cells import build_cells
 from bench.errors import UserError
 from bench.worker.jsonfile import read_json
 
@@ -31,12 +34,22 @@ def expected_files(root: Path) -> dict[Path, str]:
         if len({result["spec"]["target"] for result in loaded}) > 1:  # a matrix of versions
             files[tree / "summary.md"] = TABLE_HEADER + _view("summary", loaded)
             files[tree / "versions.md"] = TABLE_HEADER + _view("versions", loaded)
+        files[tree / "report.html"] = html_page.render(loaded, title=f"repro-bench: {tree.name}")
+        cells = build_cells(loaded)
+        for device in plots.devices(cells):
+            files[tree / "plots" / f"{slug(device)}-verdicts.svg"] = plots.verdict_grid(cells, device)
+            files[tree / "plots" / f"{slug(device)}-overhead.svg"] = plots.overhead(cells, device)
     files[root / "compose.yaml"] = compose_file.render()
     readme = root / "README.md"
     if readme.exists():
         text = readme.read_text()
         files[readme] = BLOCK.sub(lambda match: match.group(1) + block(root, match) + match.group(5), text)
     return files
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of a device name: 'NVIDIA H100 80GB HBM3' -> 'nvidia-h100-80gb-hbm3'."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def _view(view: str, loaded: list[dict]) -> str:
@@ -49,7 +62,9 @@ def block(root: Path, match: re.Match) -> str:
         return _view("cells" if kind == "table" else kind, results.load([path]))
     if kind == "harness":
         return harness_summary(read_json(str(path)))
-    raise UserError(f"README.md: unknown generated block kind {kind!r} (known: table, summary, versions, harness)")
+    if kind == "cost":
+        return cost_summary(path)
+    raise UserError(f"README.md: unknown generated block kind {kind!r} (known: table, summary, versions, harness, cost)")
 
 
 def harness_summary(measurement: dict) -> str:
@@ -67,8 +82,27 @@ def harness_summary(measurement: dict) -> str:
                          f"{block['median_outside_worker_seconds']:.2f} s outside the worker")
     if "container_seconds_per_trial" in measurement:
         lines.append(f"- a container adds **{measurement['container_seconds_per_trial']:.2f} s** per trial "
-                     "over a local process (median time outside the worker, container minus local)")
+                     "around the trial's process (median of the trial's wall time minus the process's lifetime "
+                     "in the container: create, start, wait, remove)")
     return "\n".join(lines) + "\n"
+
+
+def cost_summary(tree: Path) -> str:
+    """What a matrix cost: its environments (environments.json) and its trials."""
+    environments = read_json(str(tree / "environments.json"))
+    loaded = results.load([tree])
+    started = min(result["started_at"] for result in loaded if result.get("started_at"))
+    finished = max(result["finished_at"] for result in loaded if result.get("finished_at"))
+    span = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
+    trial_seconds = sum(result["runner"]["wall_seconds"] for result in loaded)
+    return (f"- {len(environments)} environments (`bench envs create`): "
+            f"{sum(e['create_seconds'] for e in environments) / 60:.1f} min to create one after another, "
+            f"{sum(e['disk_bytes'] for e in environments) / 2**30:.1f} GiB on disk "
+            f"({min(e['disk_bytes'] for e in environments) / 2**30:.2f} to "
+            f"{max(e['disk_bytes'] for e in environments) / 2**30:.2f} GiB each)\n"
+            f"- {len(loaded)} trials: {trial_seconds / 60:.1f} min of trial wall time, "
+            f"{span.total_seconds() / 60:.1f} min from the first trial's start to the last one's end "
+            f"({trial_seconds / len(loaded):.1f} s per trial on average)\n")
 
 
 def publish(root: Path, check: bool) -> list[Path]:
@@ -78,5 +112,6 @@ def publish(root: Path, check: bool) -> list[Path]:
         if not path.exists() or path.read_text() != content:
             stale.append(path)
             if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(content)
     return stale

@@ -13,8 +13,7 @@ class ResultError(UserError):
     """A result file is unreadable or does not follow the schema; the message names it."""
 
 
-def load(paths: list[Path]) -> list[dict]:
-    """Every trial result under the given trees or files, validated; raises on the first bad one."""
+def trial_files(paths: list[Path]) -> list[Path]:
     files = []
     for path in map(Path, paths):
         if path.is_file():
@@ -25,17 +24,32 @@ def load(paths: list[Path]) -> list[dict]:
             raise UsageError(f"{path}: no such file or folder; give a results folder made by `bench run`")
     if not files:
         raise ResultError(f"no trial results under {', '.join(map(str, paths))}; run `bench run --out DIR` first")
-    results = []
-    for file in files:
+    return files
+
+
+def scan(paths: list[Path]) -> tuple[list[dict], list[str]]:
+    """Every valid trial result under the given trees or files, and a line per bad file."""
+    results, problems = [], []
+    for file in trial_files(paths):
         try:
             document = read_json(str(file))
         except (OSError, ValueError) as error:
-            raise ResultError(f"{file}: not readable JSON ({error})") from None
-        problems = problems_of(document)
-        if problems:
-            raise ResultError(f"{file}: {'; '.join(problems)}")
+            problems.append(f"{file}: not readable JSON ({error})")
+            continue
+        found = problems_of(document)
+        if found:
+            problems.append(f"{file}: {'; '.join(found)}")
+            continue
         document["_source"] = str(file)
         results.append(document)
+    return results, problems
+
+
+def load(paths: list[Path]) -> list[dict]:
+    """Every trial result under the given trees or files, validated; raises on the first bad one."""
+    results, problems = scan(paths)
+    if problems:
+        raise ResultError(problems[0])
     return results
 
 

@@ -3,11 +3,12 @@
 import csv
 import io
 import json
+from html import escape
 from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
-FORMATS = ("github", "plain", "csv", "json")
+FORMATS = ("github", "plain", "csv", "json", "html")
 
 
 @dataclass
@@ -32,6 +33,8 @@ def render(table: Table, fmt: str = "github") -> str:
             writer.writerows({key: _csv_value(value) for key, value in record.items()}
                              for record in table.records)
         return out.getvalue()
+    if fmt == "html":
+        return html_fragment(table)
     parts = [tabulate(table.rows, headers=table.headers, tablefmt=fmt, disable_numparse=True)]
     for extra in (table.caption, table.legend):
         if extra:
@@ -47,3 +50,17 @@ def _csv_value(value):
     if isinstance(value, (list, dict)):
         return json.dumps(value)
     return value
+
+
+def html_fragment(table: Table) -> str:
+    """The table, its caption, legend and notes as HTML (text escaped, no external assets)."""
+    parts = ['<div class="table">' + tabulate(table.rows, headers=table.headers, tablefmt="html",
+                                               disable_numparse=True) + "</div>"]
+    if table.caption:
+        parts.append(f'<p class="caption">{escape(table.caption)}</p>')
+    if table.legend:
+        parts.append(f'<pre class="legend">{escape(table.legend)}</pre>')
+    if table.notes:
+        items = "".join(f"<li>{escape(note.removeprefix('- '))}</li>" for note in table.notes)
+        parts.append(f'<p class="notes">Notes:</p><ul class="notes">{items}</ul>')
+    return "\n".join(parts) + "\n"

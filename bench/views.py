@@ -10,17 +10,19 @@
 from dataclasses import asdict
 
 from bench import cells as cells_module
-from bench.cells import KEY_FIELDS, Cell, build_cells, known_limit, run_signature
+from bench.cells import KEY_FIELDS, Cell, build_cells, known_limit, only_difference, run_signature
 from bench.tables import Table
 from bench.worker.configurations import CONFIGS
 from bench.worker.installed import version_tuple
 
 VIEWS = ("cells", "summary", "versions")
-HEADERS = {"tf_version": "TF", "device": "device", "framework": "framework", "model": "model",
-           "dataset": "dataset", "epochs": "epochs", "samples": "samples", "batch_size": "batch",
-           "protocol": "protocol", "config": "config", "trials": "trials", "identical": "identical",
-           "verdict": "verdict", "fit_seconds_median": "fit s (median)",
-           "overhead_vs_none": "overhead vs none"}
+HEADERS = {"tf_version": "TF", "device": "device", "image": "image", "framework": "framework",
+           "model": "model", "dataset": "dataset", "epochs": "epochs", "samples": "samples",
+           "batch_size": "batch", "protocol": "protocol", "config": "config", "trials": "trials",
+           "identical": "identical", "distinct": "distinct", "verdict": "verdict",
+           "weights_max_abs_diff": "max |Δw|", "val_loss_diff": "max |Δ val_loss|",
+           "first_divergent_epoch": "diverges at epoch", "epoch_seconds_median": "epoch s (median)",
+           "epoch_seconds_iqr": "IQR", "timed_runs": "n", "overhead_vs_none": "vs none [95% CI]"}
 # Key fields shown as columns always; the others only when they vary within the table.
 ALWAYS_SHOWN = ("tf_version", "device", "protocol")
 CELLS_LEGEND = """\
@@ -28,16 +30,23 @@ Legend:
 - identical k/n: process protocol, k = the largest group of trials (fresh processes) whose
   histories and final weights are bit-identical; in-process protocol, k = trials whose two runs
   in one process are bit-identical; n = trials in the cell, failed ones included.
+  distinct: how many different outcomes the runs of the cell produced.
 - verdict: match = every trial identical; mismatch = some differ; error = a trial failed (listed
   below; never counted as a mismatch); unsupported = this TF build cannot run on this GPU;
   incomplete = fewer than two runs to compare.
-- fit s (median): median wall time of model.fit over all runs of the cell.
-- overhead vs none: that median divided by the median of the same cell under config none."""
+- max |Δw|, max |Δ val_loss|: the largest absolute difference between compared runs, over every
+  final weight, and over every epoch's val_loss (JSON output: every metric); diverges at epoch:
+  the first epoch whose metrics differ. "?" where the weights were not kept to compare.
+- epoch s: median steady-state epoch time (epochs after the first, which includes tracing and
+  compilation), its IQR and the number of runs n (fit time where there is one epoch).
+- vs none: that median divided by the one under config none, with a 95 % bootstrap interval;
+  ns = not significant (the interval contains 1)."""
 SUMMARY_LEGEND = """\
 Legend: each config column shows identical k/n and the verdict of the process protocol
 (fresh processes); in-process columns show the article's loop (one process trains twice,
 re-seeding before each model). seed API and determinism are what the trials recorded applying.
-Overheads are median fit times relative to none (process protocol)."""
+Overheads: median steady-state epoch time relative to none (process protocol); ns = the
+95 % bootstrap interval contains 1 (see the cells table for intervals)."""
 VERSIONS_LEGEND = """\
 Legend: final val_loss and val_accuracy and the sha256 of the final weights (first 12 hex
 digits) of the process-protocol trials; "varies" where the trials of a config differ (the
@@ -57,37 +66,43 @@ def build(view: str, results: list[dict]) -> Table:
 def cells_table(cells: list[Cell]) -> Table:
     shown = [name for name in KEY_FIELDS
              if name in ALWAYS_SHOWN or len({getattr(cell, name) for cell in cells}) > 1]
-    columns = shown + ["config", "trials", "identical", "verdict", "fit_seconds_median", "overhead_vs_none"]
-    rows = [[_shown(name, getattr(cell, name), cell) for name in columns] for cell in cells]
-    return Table(headers=[HEADERS[name] for name in columns], rows=rows,
+    columns = shown + ["config", "trials", "identical", "distinct", "verdict", "weights_max_abs_diff",
+                       "val_loss_diff", "first_divergent_epoch", "epoch_seconds_median",
+                       "epoch_seconds_iqr", "timed_runs", "overhead_vs_none"]
+    rows = [[_shown(name, cell) for name in columns] for cell in cells]
+    return Table(headers=[_header(name, cells) for name in columns], rows=rows,
                  records=[asdict(cell) for cell in cells], caption=_caption(cells, shown),
-                 legend=CELLS_LEGEND, notes=_failure_notes(cells))
+                 legend=CELLS_LEGEND, notes=_failure_notes(cells) + _warning_notes(cells) + _split_notes(cells))
 
 
 def summary_table(cells: list[Cell], results: list[dict]) -> Table:
     groups: dict[tuple, dict] = {}
     for cell in cells:
         groups.setdefault(_group_key(cell), {})[(cell.protocol, cell.config)] = cell
-    mechanisms = _recorded_mechanisms(results)
-    headers = ["TF", "device", "Python", "seed API", "determinism", *CONFIGS,
-               *(f"in-process {config}" for config in CONFIGS), "fit s none", "seeds vs none", "full vs none"]
+    mechanisms, python = _recorded_mechanisms(results), _pythons(results)
+    grouping = [name for name in KEY_FIELDS if name != "protocol"]
+    shown = [name for name in grouping
+             if name in ("tf_version", "device") or len({getattr(cell, name) for cell in cells}) > 1]
+    if all(cell.image.startswith("local") for cell in cells) and "image" in shown:
+        shown.remove("image")  # the Python column says it all for local interpreters
+    headers = [*(_header(name, cells) for name in shown), "Python", "seed API", "determinism", *CONFIGS,
+               *(f"in-process {config}" for config in CONFIGS), "epoch s none", "seeds vs none", "full vs none"]
     rows, records = [], []
     for key, members in groups.items():
-        tf_version, device = key[0], key[1]
-        seed_api, determinism = mechanisms.get(tf_version, ("?", "?"))
-        python = _python_of(results, tf_version)
+        values = dict(zip(grouping, key))
+        seed_api, determinism = mechanisms.get(key, ("-", "-"))
         process = [members.get(("process", config)) for config in CONFIGS]
         in_process = [members.get(("in-process", config)) for config in CONFIGS]
         baseline = members.get(("process", "none"))
-        rows.append([tf_version, device, python, seed_api, determinism,
+        rows.append([*(str(values[name]) for name in shown), python.get(key, "?"), seed_api, determinism,
                      *(_verdict(cell) for cell in process), *(_verdict(cell) for cell in in_process),
-                     _seconds(baseline.fit_seconds_median if baseline else None),
+                     _seconds(baseline.epoch_seconds_median or baseline.fit_seconds_median if baseline else None),
                      _ratio(process[1]), _ratio(process[2])])
-        records.append({"tf_version": tf_version, "device": device, "python": python,
+        records.append({**{name: values[name] for name in shown}, "python": python.get(key, "?"),
                         "seed_api": seed_api, "determinism": determinism,
                         **{config: _record(cell) for config, cell in zip(CONFIGS, process)},
                         **{f"in-process {config}": _record(cell) for config, cell in zip(CONFIGS, in_process)}})
-    return Table(headers=headers, rows=rows, records=records, caption=_caption(cells, ["tf_version", "device"]),
+    return Table(headers=headers, rows=rows, records=records, caption=_caption(cells, shown),
                  legend=SUMMARY_LEGEND, notes=_failure_notes(cells))
 
 
@@ -97,17 +112,20 @@ def versions_table(results: list[dict]) -> Table:
         if result["status"] == "ok" and result["spec"]["protocol"] == "process":
             key = cells_module.key_of(result)
             groups.setdefault(key, []).append(result)
-    ordered = sorted(groups, key=lambda key: (key[1:-1], CONFIGS.index(key[-1]), version_tuple(key[0])))
+    def lineage(key: tuple) -> tuple:
+        """What must stay the same along a row's history: all but the version and its stack."""
+        return tuple(value for name, value in zip(KEY_FIELDS + ("config",), key) if name not in ("tf_version", "image"))
+
+    ordered = sorted(groups, key=lambda key: (lineage(key)[:-1], CONFIGS.index(key[-1]), version_tuple(key[0])))
     rows, records, previous = [], [], {}
     for key in ordered:
         runs = [result["runs"][0] for result in groups[key]]
         digests = {run["weights_sha256"] for run in runs}
         single = len({run_signature(run) for run in runs}) == 1
         digest = runs[0]["weights_sha256"][:12] if single else f"varies ({len(digests)})"
-        lineage = key[1:]  # everything but the TF version: device, settings, protocol, config
-        before = previous.get(lineage)
+        before = previous.get(lineage(key))
         same = "-" if before is None or not single or before is False else ("yes" if before == digest else "no")
-        previous[lineage] = digest if single else False
+        previous[lineage(key)] = digest if single else False
         loss = [run["history"]["val_loss"][-1] for run in runs]
         accuracy = [run["history"]["val_accuracy"][-1] for run in runs]
         rows.append([key[0], key[1], key[-1], _spread(loss), _spread(accuracy), digest, same])
@@ -117,30 +135,45 @@ def versions_table(results: list[dict]) -> Table:
     return Table(headers=headers, rows=rows, records=records, legend=VERSIONS_LEGEND)
 
 
+def _header(name: str, cells: list[Cell]) -> str:
+    """Column titles; the version column says TF unless other frameworks are in the table."""
+    if name == "tf_version" and any(cell.framework != "tf.keras" for cell in cells):
+        return "version"
+    return HEADERS[name]
+
+
 def _group_key(cell: Cell) -> tuple:
     return tuple(getattr(cell, name) for name in KEY_FIELDS if name != "protocol")
 
 
-def _recorded_mechanisms(results: list[dict]) -> dict[str, tuple[str, str]]:
-    """TF version -> (seed API, determinism switch), as the full trials recorded them."""
+def _result_group(result: dict) -> tuple:
+    """The summary row of a result: its key without protocol and config."""
+    return cells_module.key_of(result)[:KEY_FIELDS.index("protocol")]
+
+
+def _recorded_mechanisms(results: list[dict]) -> dict[tuple, tuple[str, str]]:
+    """Summary row -> (seed API, determinism switch), as the full trials recorded them."""
     found = {}
     for result in results:
         if result["spec"]["config"] != "full" or not result["mechanism"]:
             continue
         lines = result["mechanism"]
         seed = next((line for line in lines if "seed" in line and "PYTHONHASHSEED" not in line), "")
-        switch = next((line for line in lines if "DETERMINISTIC" in line or "determinism" in line), "")
-        found[cells_module.key_of(result)[0]] = (
-            "tf.keras.utils.set_random_seed" if "set_random_seed" in seed else
-            "random + numpy + tf.random.set_seed" if seed else "?",
-            switch.split(" (")[0] or "?")
+        switches = [line.split(" (")[0] for line in lines
+                    if "seed" not in line and "PYTHONHASHSEED" not in line and "CUDNN" not in line]
+        found[_result_group(result)] = (
+            "random + numpy + tf.random.set_seed" if seed.startswith("random.seed") else
+            seed.split("(")[0] or "?",
+            "; ".join(switches) or "?")
     return found
 
 
-def _python_of(results: list[dict], tf_version: str) -> str:
-    versions = {r["software"].get("python") for r in results
-                if cells_module.key_of(r)[0] == tf_version and r["software"].get("python")}
-    return ", ".join(sorted(versions)) or "?"
+def _pythons(results: list[dict]) -> dict[tuple, str]:
+    found: dict[tuple, set] = {}
+    for result in results:
+        if result.get("software", {}).get("python"):
+            found.setdefault(_result_group(result), set()).add(result["software"]["python"])
+    return {key: ", ".join(sorted(versions)) for key, versions in found.items()}
 
 
 def _verdict(cell: Cell | None) -> str:
@@ -154,11 +187,13 @@ def _record(cell: Cell | None) -> dict | None:
 
 
 def _ratio(cell: Cell | None) -> str:
-    return "-" if cell is None or cell.overhead_vs_none is None else f"{cell.overhead_vs_none:.2f}x"
+    if cell is None or cell.overhead_vs_none is None:
+        return "-"
+    return f"{cell.overhead_vs_none:.2f}x" + ("" if cell.overhead_significant else " ns")
 
 
 def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
+    return "-" if value is None else f"{value:.3f}"
 
 
 def _spread(values: list[float]) -> str:
@@ -166,23 +201,53 @@ def _spread(values: list[float]) -> str:
     return f"{low:.6f}" if low == high else f"varies {low:.4f}-{high:.4f}"
 
 
-def _shown(name: str, value, cell: Cell) -> str:
+def _shown(name: str, cell: Cell) -> str:
+    value = getattr(cell, name, None)
     if name == "identical":
         return f"{value}/{cell.trials}"
-    if name == "fit_seconds_median":
-        return _seconds(value)
+    if name == "weights_max_abs_diff":
+        return _difference(value, cell)
+    if name == "val_loss_diff":
+        return _difference(cell.metrics_max_abs_diff.get("val_loss"), cell)
+    if name == "first_divergent_epoch":
+        return "-" if value is None else str(value)
+    if name in ("epoch_seconds_median", "epoch_seconds_iqr") and cell.timing_basis == "fit":
+        fit = cell.fit_seconds_median if name == "epoch_seconds_median" else cell.fit_seconds_iqr
+        return f"{fit:.3f} (fit)"
+    if name in ("fit_seconds_median", "epoch_seconds_median", "epoch_seconds_iqr"):
+        return "-" if value is None else f"{value:.3f}"
+    if name == "timed_runs":
+        return str(value) if value else "-"
     if name == "overhead_vs_none":
-        return "-" if value is None else f"{value:.2f}x"
+        return _overhead(cell)
     return "all" if value is None and name == "samples" else str(value)
 
 
+def _difference(value: float | None, cell: Cell) -> str:
+    if cell.ok == 0:
+        return "-"
+    if value is None:
+        return "?"
+    return "0" if value == 0 else f"{value:.2e}"
+
+
+def _overhead(cell: Cell) -> str:
+    if cell.config == "none":
+        return "baseline" if cell.overhead_vs_none is not None else "-"
+    if cell.overhead_vs_none is None:
+        return "-"
+    mark = "" if cell.overhead_significant else " ns"
+    return f"{cell.overhead_vs_none:.2f}x [{cell.overhead_ci_low:.2f}-{cell.overhead_ci_high:.2f}]{mark}"
+
+
 def _caption(cells: list[Cell], shown: list[str]) -> str:
-    shared = [name for name in KEY_FIELDS if name not in shown and name != "protocol"]
+    shared = [name for name in KEY_FIELDS if name not in shown and name != "protocol"
+              and len({getattr(cell, name) for cell in cells}) == 1]
     if not cells or not shared:
         return ""
     first = cells[0]
     return "Same for every row: " + ", ".join(
-        f"{HEADERS[name]} {_shown(name, getattr(first, name), first)}" for name in shared) + "."
+        f"{HEADERS[name]} {_shown(name, first)}" for name in shared) + "."
 
 
 def _failure_notes(cells: list[Cell]) -> list[str]:
@@ -193,4 +258,29 @@ def _failure_notes(cells: list[Cell]) -> list[str]:
         for error in cell.errors:
             message = error["message"].strip().splitlines()[0][:200] if error["message"].strip() else ""
             notes.append(f"- {error['trial_id']}: {error['status']}, {error['type'].rsplit('.', 1)[-1]}: {message}")
+    return notes
+
+
+def _label(cell: Cell) -> str:
+    return f"TF {cell.tf_version} {cell.device} {cell.protocol} {cell.config}"
+
+
+def _warning_notes(cells: list[Cell]) -> list[str]:
+    return [f"- {_label(cell)}: {warning}" for cell in cells for warning in cell.warnings]
+
+
+# Dimensions a run varies on purpose; a split along them needs no note.
+DESIGNED = ("tf_version", "protocol")
+
+
+def _split_notes(cells: list[Cell]) -> list[str]:
+    """Cells that would be one but for a single key field (say, the image): name it, so that
+    nobody takes them for one measurement."""
+    notes = []
+    for index, first in enumerate(cells):
+        for second in cells[index + 1:]:
+            field_name = only_difference(first, second)
+            if field_name and field_name not in DESIGNED:
+                notes.append(f"- not pooled: {_label(first)} and the same with {HEADERS[field_name]} "
+                             f"{getattr(second, field_name)!r} instead of {getattr(first, field_name)!r}")
     return notes

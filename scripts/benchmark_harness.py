@@ -6,8 +6,10 @@ runner's wall time with the sum of the trials' own wall times (each trial proces
 start to exit); the ratio is what the harness adds around the training it measures.
 
 docker: the same with the docker backend, plus the same N trials locally. What a container
-adds per trial (create, start, wait, remove) is measured outside the worker: a trial's wall
-time minus the worker's own time (TF import, data, training), whose noise would swamp it.
+adds per trial is what Docker adds around the trial's process: the trial's wall time minus
+the process's own lifetime in the container (Docker's StartedAt to FinishedAt), i.e.
+create, start, wait and remove. (Comparing whole trial times with local ones would mix in
+the difference between the image's Python and the local one, and the noise of training.)
 
     .venv/bin/python scripts/benchmark_harness.py local --out results/harness/local.json
     .venv/bin/python scripts/benchmark_harness.py docker --tf 2.21 --variant cpu --out results/harness/docker.json
@@ -41,6 +43,7 @@ def measure(make_backend, target: str, repeats: int, settings: dict, dataset) ->
         written = runner.run(trials, settings, dataset.spec, backend.execute, tree, say=lambda message: None)
         loop_seconds = time.perf_counter() - started
     process_seconds = [result["runner"]["wall_seconds"] for result in written]
+    kept = written if backend.info["backend"] == "docker" else []
     worker_seconds = [result["timing"].get("worker_seconds", 0.0) for result in written]
     return {
         "backend": backend.info["backend"],
@@ -57,6 +60,7 @@ def measure(make_backend, target: str, repeats: int, settings: dict, dataset) ->
         # Interpreter start and exit (plus container start and removal for docker).
         "median_outside_worker_seconds": statistics.median(
             wall - inside for wall, inside in zip(process_seconds, worker_seconds)),
+        "results": kept,
     }
 
 
@@ -76,6 +80,7 @@ def main() -> int:
     dataset = datasets.resolve("auto", None, say=lambda message: None)
     local = measure(lambda work: LocalBackend(arguments.python, 3600, work), "local",
                     arguments.repeats, settings, dataset)
+    local.pop("results")
     measurement = {
         "benchmark": f"harness overhead, {arguments.backend} backend",
         "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -93,8 +98,8 @@ def main() -> int:
                             f"tf{version.minor}-{arguments.variant}", arguments.repeats, settings, dataset)
         container["image"] = image.name
         measurement["docker"] = container
-        measurement["container_seconds_per_trial"] = (container["median_outside_worker_seconds"]
-                                                      - local["median_outside_worker_seconds"])
+        measurement["container_seconds_per_trial"] = statistics.median(
+            result["runner"]["docker_overhead_seconds"] for result in container.pop("results"))
     write_json_atomic(str(arguments.out), measurement)
     for name in ("local", "docker"):
         if name in measurement:

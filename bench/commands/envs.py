@@ -16,7 +16,8 @@ DESCRIPTION = ("One virtual environment per TF version, with a Python the catalo
 def add_arguments(parser) -> None:
     parser.add_argument("action", choices=("create", "list", "remove"))
     parser.add_argument("versions", nargs="*", metavar="VERSION",
-                        help="TF versions, e.g. 2.1 2.8 2.21, or all (create, remove)")
+                        help="TF versions, e.g. 2.1 2.8 2.21, or all; or keras3 (standalone Keras 3 "
+                             "with jax, torch and tensorflow backends)")
     parser.add_argument("--python", metavar="EXE", help="create: the interpreter to use (one version only)")
     parser.add_argument("--envs-dir", metavar="DIR", help="where environments live (default: "
                         "$REPRO_BENCH_ENVS or ~/.cache/repro-bench/envs)")
@@ -36,7 +37,7 @@ def main(arguments) -> int:
         return 0
     if not arguments.versions:
         raise UsageError(f"bench envs {arguments.action} needs versions, e.g. 2.1 2.21 (or all)")
-    versions = catalog.parse_list(",".join(arguments.versions))
+    versions = catalog.environment_list(",".join(arguments.versions))
     if arguments.python and len(versions) > 1:
         raise UsageError("--python applies to one version at a time")
     failed = []
@@ -50,6 +51,8 @@ def main(arguments) -> int:
             continue
         try:  # one version that cannot be installed here must not stop the others
             envs.create(envs_root, version, envs.choose_python(version, arguments.python), say=say)
+        except UsageError:
+            raise
         except UserError as error:
             say(f"error: {error}")
             failed.append(version.minor)

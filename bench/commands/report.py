@@ -18,13 +18,19 @@ def add_arguments(parser) -> None:
                         help="result folders (or single trial files); several are merged")
     parser.add_argument("--view", default="cells", choices=views.VIEWS, help="default: cells")
     parser.add_argument("--format", default="github", choices=tables.FORMATS,
-                        help="github (Markdown, default), plain, csv or json")
+                        help="github (Markdown, default), plain, csv, json, or html: a self-contained "
+                             "page with plots and every view")
     parser.add_argument("--output", type=Path, metavar="FILE",
                         help="also write the table to FILE (atomically)")
 
 
 def main(arguments) -> int:
-    text = tables.render(views.build(arguments.view, results.load(arguments.paths)), arguments.format)
+    loaded = results.load(arguments.paths)
+    if arguments.format == "html":  # the whole page: plots and every view (needs matplotlib)
+        from bench import html_page
+        text = html_page.render(loaded)
+    else:
+        text = tables.render(views.build(arguments.view, loaded), arguments.format)
     if arguments.output:
         write_text_atomic(str(arguments.output), text)
     print(text, end="")

@@ -21,6 +21,9 @@ def probe():
         "python": platform.python_version(),
         "executable": sys.executable,
         "tensorflow": installed.tensorflow_version(),
+        "keras": installed.distribution_version(["keras"]),
+        "jax": installed.distribution_version(["jax"]),
+        "torch": installed.distribution_version(["torch"]),
         "cpu_model": cpu_model(),
     }
 

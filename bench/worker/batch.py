@@ -37,7 +37,7 @@ def main(argv):
     info = {"backend": "container-batch", "python": sys.executable, "tensorflow": installed.tensorflow_version(),
             "image": os.environ.get("BENCH_IMAGE"), "device": {"kind": "cpu", "name": cpu_model()}}
 
-    def execute(spec, staging):
+    def execute(spec, staging, slot):
         return process.run(sys.executable, WORKER_PATH, spec, staging, arguments.timeout, info)
 
     print("%d trials for %s (TensorFlow %s) into %s" % (len(trials), arguments.target, info["tensorflow"], tree.root))

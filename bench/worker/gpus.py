@@ -1,39 +1,43 @@
 """GPUs as nvidia-smi describes them: name, UUID, driver, memory, compute capability.
 
-Parsing is separate from querying so it can be tested on captured output anywhere.
+Parsing is separate from querying so it can be tested on captured output anywhere. The
+query asks for a header line, so parsing goes by field name, whatever their order.
 """
 
 import os
 import subprocess
 
 FIELDS = ("index", "name", "uuid", "driver_version", "memory.total", "compute_cap")
-KEYS = ("index", "name", "uuid", "driver", "memory_mib", "compute_capability")
+# nvidia-smi field name -> key in our records
+KEYS = {"index": "index", "name": "name", "gpu_name": "name", "uuid": "uuid", "gpu_uuid": "uuid",
+        "driver_version": "driver", "memory.total": "memory_mib", "compute_cap": "compute_capability"}
 
 
 def query(nvidia_smi="nvidia-smi"):
     """Every GPU nvidia-smi sees, or [] where there is none (or no nvidia-smi)."""
-    fields = FIELDS
-    output = _run(nvidia_smi, fields)
+    output = _run(nvidia_smi, FIELDS)
     if output is None:  # drivers before 510 know no compute_cap field
-        fields = FIELDS[:-1]
-        output = _run(nvidia_smi, fields)
-    return parse(output or "", fields)
+        output = _run(nvidia_smi, FIELDS[:-1])
+    return parse(output or "")
 
 
-def parse(text, fields=FIELDS):
-    """Rows of ``nvidia-smi --query-gpu=<fields> --format=csv,noheader,nounits``."""
-    keys = [KEYS[FIELDS.index(field)] for field in fields]
+def parse(text, fields=None):
+    """Rows of ``nvidia-smi --query-gpu=... --format=csv[,nounits]``: the first line is the
+    header, unless ``fields`` names them (output made with ``noheader``)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return []
+    if fields is None:
+        fields = [_field_name(name) for name in lines.pop(0).split(",")]
     found = []
-    for line in text.splitlines():
-        if not line.strip():
-            continue
+    for line in lines:
         values = [value.strip() for value in line.split(",")]
-        if len(values) != len(keys):
+        if len(values) != len(fields):
             raise ValueError("unexpected nvidia-smi line: %r" % line)
-        entry = dict(zip(keys, values))
-        entry["index"] = int(entry["index"])
-        if entry.get("memory_mib", "").isdigit():
-            entry["memory_mib"] = int(entry["memory_mib"])
+        entry = {}
+        for field, value in zip(fields, values):
+            if field in KEYS:
+                entry[KEYS[field]] = _value(KEYS[field], value)
         found.append(entry)
     return found
 
@@ -46,17 +50,30 @@ def visible(gpus, cuda_visible_devices=None):
         return list(gpus)
     chosen = []
     for token in [part.strip() for part in cuda_visible_devices.split(",") if part.strip()]:
-        match = [gpu for gpu in gpus if str(gpu["index"]) == token or gpu["uuid"].startswith(token)]
+        match = [gpu for gpu in gpus if str(gpu.get("index")) == token or gpu.get("uuid", "").startswith(token)]
         if not match:
             break  # CUDA stops at the first id it cannot resolve
         chosen.append(match[0])
     return chosen
 
 
+def _field_name(header):
+    """'memory.total [MiB]' -> 'memory.total'."""
+    return header.split("[")[0].strip()
+
+
+def _value(key, text):
+    if key == "index":
+        return int(text)
+    if key == "memory_mib":
+        number = text.split()[0]  # '81559 MiB' with units, '81559' without
+        return int(number) if number.isdigit() else text
+    return text
+
+
 def _run(nvidia_smi, fields):
     try:
-        done = subprocess.Popen([nvidia_smi, "--query-gpu=" + ",".join(fields),
-                                 "--format=csv,noheader,nounits"],
+        done = subprocess.Popen([nvidia_smi, "--query-gpu=" + ",".join(fields), "--format=csv,nounits"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         output, _ = done.communicate(timeout=30)
     except (OSError, subprocess.TimeoutExpired):

@@ -5,6 +5,8 @@ import argparse
 
 from bench.worker import plan
 from bench.worker.configurations import CONFIGS
+from bench.worker.experiment import MODELS
+from bench.worker.frameworks import FRAMEWORKS
 
 
 def positive_int(text):
@@ -50,6 +52,11 @@ def add_plan_arguments(parser):
     parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
                         help="batch size (default 32, Keras' default)")
     parser.add_argument("--seed", type=int, default=42, help="seed for seeds/full (default 42)")
+    parser.add_argument("--model", default="mlp", choices=MODELS,
+                        help="mlp: the article's model (default); cnn: two Conv2D+MaxPool blocks")
+    parser.add_argument("--framework", default="tf.keras", choices=FRAMEWORKS,
+                        help="tf.keras (default), or standalone Keras 3 on the jax, torch or "
+                             "tensorflow backend")
     parser.add_argument("--timeout", type=positive_float, default=1800, metavar="SECONDS",
                         help="kill a trial after this long and record it as a timeout (default 1800)")
 
@@ -64,5 +71,6 @@ def plan_from(arguments):
     if "process" in protocols and arguments.repeats < 2:
         raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
     chosen = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
-                           batch_size=arguments.batch_size, seed=arguments.seed)
+                           batch_size=arguments.batch_size, seed=arguments.seed,
+                           model=arguments.model, framework=arguments.framework)
     return arguments.configs, protocols, chosen

@@ -14,6 +14,7 @@ from bench.worker.configurations import ENVIRONMENT
 
 # Set here per trial; a value inherited from the user's shell must not leak in.
 CONTROLLED_VARIABLES = ("PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC",
+                        "TF_CUDNN_USE_FRONTEND", "CUBLAS_WORKSPACE_CONFIG", "KERAS_BACKEND",
                         "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONNOUSERSITE")
 
 
@@ -26,7 +27,7 @@ def trial_environment(config, worker_path, base=None):
     return environment
 
 
-def run(python, worker_path, spec, staging, timeout, runner_info):
+def run(python, worker_path, spec, staging, timeout, runner_info, extra_environment=None):
     """Run ``spec`` in a fresh ``python`` process; returns the final result document."""
     spec_path = os.path.join(staging, "spec.json")
     result_path = os.path.join(staging, "result.json")
@@ -38,7 +39,9 @@ def run(python, worker_path, spec, staging, timeout, runner_info):
     timed_out = False
     with open(log_path, "wb") as log:
         # A session of its own, so a timeout kills the worker and anything it started.
-        process = subprocess.Popen(command, env=trial_environment(spec["config"], worker_path),
+        environment = trial_environment(spec["config"], worker_path)
+        environment.update(extra_environment or {})
+        process = subprocess.Popen(command, env=environment,
                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
         try:

@@ -86,7 +86,7 @@ def run(spec, output_dir=None):
             "message": str(error)[:4000],
             "traceback": traceback.format_exc()[-8000:],
         }
-    if framework is not None and framework.tf is not None:
+    if framework is not None and framework.loaded:
         result["software"].update(framework.software())
         result["device"] = _device(framework.gpus(), result["machine"])
     result["environment"] = fingerprint.environment()

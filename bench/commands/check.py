@@ -1,0 +1,27 @@
+"""bench check: validate result trees; exit 1 listing every problem."""
+
+from pathlib import Path
+
+from bench import check
+from bench.errors import UserError
+from bench.worker.options import positive_int
+
+NAME = "check"
+HELP = "validate result trees before publishing them"
+DESCRIPTION = check.__doc__.split("\n\n")[1].replace("\n", " ")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="result folders")
+    parser.add_argument("--min-repeats", type=positive_int, default=2, metavar="N",
+                        help="trials each process-protocol cell needs (default 2)")
+
+
+def main(arguments) -> int:
+    found = check.problems(arguments.paths, arguments.min_repeats)
+    if found:
+        for problem in found:
+            print(problem)
+        raise UserError(f"{len(found)} problem{'' if len(found) == 1 else 's'} in {', '.join(map(str, arguments.paths))}")
+    print(f"ok: {', '.join(map(str, arguments.paths))}")
+    return 0
