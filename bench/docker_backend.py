@@ -8,7 +8,9 @@ it is killed. Exit codes, OOM kills, start failures and timeouts become result r
 import json
 import os
 import stat
+import subprocess
 import time
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -17,24 +19,57 @@ import requests
 
 from bench import images
 from bench.datasets import Dataset
-from bench.errors import UserError
+from bench.errors import UsageError, UserError
 from bench.worker import outcomes
+from bench.worker.runner import InfrastructureError
 from bench.worker.configurations import ENVIRONMENT
 
 TRIAL_DIR = "/trial"
+# SIGTERM and SIGKILL from outside the trial (e.g. an engine stopping its containers).
+KILLED_FROM_OUTSIDE = (128 + 15, 128 + 9)
 
 
-def connect(docker_host: str | None) -> docker.DockerClient:
-    """A client for the engine at ``docker_host`` (default: DOCKER_HOST or the local socket)."""
-    where = docker_host or os.environ.get("DOCKER_HOST") or "the default socket"
+@dataclass
+class Host:
+    """One Docker engine: as the user named it, where it answers, and what it says it is."""
+
+    given: str | None          # --host as typed (URL or context name); None: the default
+    base_url: str
+    client: docker.DockerClient
+    name: str                  # the engine's host name
+    engine_id: str
+
+    def environment(self) -> dict[str, str]:
+        """For Docker CLI calls (builds, image copies) aimed at this engine."""
+        return {"DOCKER_HOST": self.base_url}
+
+
+def connect(given: str | None) -> Host:
+    """The engine at a URL (unix://, tcp://, ssh://) or Docker context name; default:
+    DOCKER_HOST or the local socket."""
+    base_url = _resolve(given)
     try:
-        client = docker.DockerClient(base_url=docker_host) if docker_host else docker.from_env()
+        client = docker.DockerClient(base_url=base_url, use_ssh_client=base_url.startswith("ssh://"))
         client.ping()
-    except docker.errors.DockerException as error:
+        engine = client.info()
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
         reason = (str(error).strip().splitlines() or ["no answer"])[0][:200]
-        raise UserError(f"cannot reach a Docker engine at {where} ({reason}); start one or set "
-                        "--docker-host / DOCKER_HOST, or run without Docker: --backend local") from None
-    return client
+        raise UserError(f"cannot reach a Docker engine at {given or base_url} ({reason}); start one or "
+                        "set --host / DOCKER_HOST, or run without Docker: --backend local") from None
+    return Host(given, base_url, client, engine.get("Name", "?"), engine.get("ID", "?"))
+
+
+def _resolve(given: str | None) -> str:
+    if given is None:
+        return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    if "://" in given:
+        return given
+    done = subprocess.run(["docker", "context", "inspect", given, "--format", "{{.Endpoints.docker.Host}}"],
+                          capture_output=True, text=True)
+    if done.returncode != 0 or not done.stdout.strip():
+        raise UsageError(f"--host {given}: neither a URL (unix://, tcp://, ssh://) nor a Docker context "
+                         "(docker context ls)")
+    return done.stdout.strip()
 
 
 def probe(client: docker.DockerClient, image: images.WorkerImage) -> dict:
@@ -46,20 +81,30 @@ def probe(client: docker.DockerClient, image: images.WorkerImage) -> dict:
 class DockerBackend:
     name = "docker"
 
-    def __init__(self, client: docker.DockerClient, image: images.WorkerImage, dataset: Dataset,
+    def __init__(self, host: Host, image: images.WorkerImage, dataset: Dataset,
                  timeout: float, memory: str | None = None, gpus: dict[str, dict] | None = None):
-        self.client, self.image, self.timeout, self.memory = client, image, timeout, memory
+        self.host, self.client, self.image, self.timeout, self.memory = host, host.client, image, timeout, memory
         self.gpus = gpus or {}  # slot (GPU index or UUID) -> what nvidia-smi says of it
         self.dataset_mount, self.dataset_spec = container_dataset(dataset)
-        found = probe(client, image)
-        engine = client.info()
-        self.info = {"backend": self.name, "engine": engine.get("Name"),
-                     "engine_version": engine.get("ServerVersion"), "python_version": found["python"],
+        found = probe(self.client, image)
+        self.info = {"backend": self.name, "engine": host.given or host.name, "engine_host": host.base_url,
+                     "engine_name": host.name, "engine_id": host.engine_id,
+                     "engine_version": self.client.version().get("Version"), "python_version": found["python"],
                      "tensorflow": found["tensorflow"], **image.describe(),
                      "device": {"kind": "cpu", "name": found.get("cpu_model") or "?"}}
 
     def execute(self, spec: dict, staging: str, slot: str | None = None) -> dict:
-        """One trial in a fresh container; on a GPU slot it gets that GPU alone (device_ids)."""
+        """One trial in a fresh container; on a GPU slot it gets that GPU alone (device_ids).
+
+        Raises InfrastructureError where the engine fails rather than the trial: it stops
+        answering, or the container is killed by a signal that neither the timeout nor a
+        memory limit explains (an engine shutting down stops its containers that way)."""
+        try:
+            return self._execute(spec, staging, slot)
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+            raise InfrastructureError(f"engine {self.info['engine']} stopped answering ({_first_line(error)})") from None
+
+    def _execute(self, spec: dict, staging: str, slot: str | None) -> dict:
         spec = dict(spec, dataset=self.dataset_spec)
         staging = os.path.abspath(staging)  # a relative bind source would name a volume
         os.chmod(staging, 0o777)  # the container runs as the image's unprivileged user
@@ -95,6 +140,9 @@ class DockerBackend:
         try:
             exit_code = container.wait(timeout=self.timeout)["StatusCode"]
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            # Over a Unix socket a read timeout arrives as a ConnectionError: ask the engine
+            # whether it is alive to tell the trial's timeout from a dead host.
+            self.client.ping()  # raises ConnectionError where the engine is gone
             timed_out = True
             container.kill()
         wall_seconds = time.perf_counter() - started
@@ -106,8 +154,12 @@ class DockerBackend:
         if lifetime is not None:
             info = dict(info, container_seconds=lifetime, docker_overhead_seconds=wall_seconds - lifetime)
         log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-        return outcomes.finish(spec, Path(staging, "result.json"), exit_code, timed_out, wall_seconds,
-                               log, info, self.timeout, oom_killed=oom_killed)
+        result = outcomes.finish(spec, Path(staging, "result.json"), exit_code, timed_out, wall_seconds,
+                                 log, info, self.timeout, oom_killed=oom_killed)
+        if result["status"] == "error" and exit_code in KILLED_FROM_OUTSIDE and not oom_killed:
+            raise InfrastructureError(f"the container on {self.info['engine']} was killed from outside "
+                                      f"(exit status {exit_code}) without a result")
+        return result
 
 
 def container_dataset(dataset: Dataset) -> tuple[dict, dict]:
@@ -136,6 +188,10 @@ def _not_started(spec: dict, error_type: str, error: Exception, info: dict, star
     result = outcomes.failure(spec, "error", error_type, _explain(error))
     result["runner"] = dict(info, exit_code=None, timed_out=False, wall_seconds=time.perf_counter() - started)
     return result
+
+
+def _first_line(error: Exception) -> str:
+    return (str(error).strip().splitlines() or ["no detail"])[0][:200]
 
 
 def _explain(error: docker.errors.APIError) -> str:

@@ -16,10 +16,16 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench import worker_source
 from bench.catalog import VARIANTS, Version
 from bench.errors import UsageError, UserError
+
+if TYPE_CHECKING:  # only for annotations: docker-py is imported where it is used
+    import docker
+
+    from bench.docker_backend import Host
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DOCKERFILE = REPOSITORY / "Dockerfile"
@@ -57,23 +63,58 @@ def build_arguments(version: Version, variant: str) -> dict[str, str]:
             "TF_MINOR": version.minor, "VARIANT": variant}
 
 
-def ensure(client: "docker.DockerClient", version: Version, variant: str, *, rebuild: bool = False,
-           ca_bundle: str | None = None, docker_host: str | None = None, say=print) -> WorkerImage:
-    """The worker image for this version and variant, built if missing or stale."""
+def ensure(host: "Host", version: Version, variant: str, *, rebuild: bool = False,
+           ca_bundle: str | None = None, say=print) -> WorkerImage:
+    """The worker image for this version and variant on one engine, built if missing or stale."""
     if variant not in VARIANTS:
         raise UsageError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
     name = image_name(version, variant)
-    digest = worker_source.digest()
-    current = _get(client, name)
-    if rebuild or current is None or current.labels.get(DIGEST_LABEL) != digest:
+    if rebuild or not current(host, name):
         base = base_image(version, variant)
-        check_base_exists(client, base, version)
-        say(f"building {name} from {base} ...")
-        build(name, build_arguments(version, variant), {DIGEST_LABEL: digest}, ca_bundle, docker_host)
-        current = client.images.get(name)
-    base = current.labels.get("io.repro-bench.base-image") or base_image(version, variant)
-    base_found = _get(client, base)
-    return WorkerImage(name=name, id=current.id, base_image=base,
+        check_base_exists(host.client, base, version)
+        say(f"building {name} from {base} on {host.given or host.base_url} ...")
+        build(name, build_arguments(version, variant), {DIGEST_LABEL: worker_source.digest()}, ca_bundle,
+              host.environment())
+    return describe(host, name, version, variant)
+
+
+def ensure_everywhere(hosts: list["Host"], version: Version, variant: str, *, rebuild: bool = False,
+                      ca_bundle: str | None = None, say=print) -> list[WorkerImage]:
+    """The image on every host: built on the first, copied to the others where missing or
+    stale (docker save | docker load: no registry needed), built there if the copy fails."""
+    first = ensure(hosts[0], version, variant, rebuild=rebuild, ca_bundle=ca_bundle, say=say)
+    found = [first]
+    for host in hosts[1:]:
+        if rebuild or not current(host, first.name):
+            say(f"copying {first.name} to {host.given or host.base_url} ...")
+            if not copy(first.name, hosts[0], host):
+                found.append(ensure(host, version, variant, rebuild=True, ca_bundle=ca_bundle, say=say))
+                continue
+        found.append(describe(host, first.name, version, variant))
+    return found
+
+
+def current(host: "Host", name: str) -> bool:
+    """The image exists on that engine and holds the current worker code."""
+    image = _get(host.client, name)
+    return image is not None and image.labels.get(DIGEST_LABEL) == worker_source.digest()
+
+
+def copy(name: str, source: "Host", target: "Host") -> bool:
+    """Stream an image from one engine to another through the Docker CLI."""
+    save = subprocess.Popen(["docker", "save", name], stdout=subprocess.PIPE,
+                            env=dict(os.environ, **source.environment()))
+    load = subprocess.run(["docker", "load", "--quiet"], stdin=save.stdout, capture_output=True,
+                          env=dict(os.environ, **target.environment()))
+    save.stdout.close()
+    return save.wait() == 0 and load.returncode == 0
+
+
+def describe(host: "Host", name: str, version: Version, variant: str) -> WorkerImage:
+    image = host.client.images.get(name)
+    base = image.labels.get("io.repro-bench.base-image") or base_image(version, variant)
+    base_found = _get(host.client, base)
+    return WorkerImage(name=name, id=image.id, base_image=base,
                        base_image_id=base_found.id if base_found else None,
                        base_repo_digests=tuple(base_found.attrs.get("RepoDigests") or []) if base_found else ())
 
@@ -94,7 +135,7 @@ def check_base_exists(client: "docker.DockerClient", base: str, version: Version
 
 
 def build(name: str, arguments: dict[str, str], labels: dict[str, str], ca_bundle: str | None,
-          docker_host: str | None, target: str = "worker") -> None:
+          engine: dict[str, str], target: str = "worker") -> None:
     if not DOCKERFILE.exists():
         raise UserError(f"building images needs the repository's Dockerfile ({DOCKERFILE} is missing); "
                         "run from a clone of the repository")
@@ -108,9 +149,7 @@ def build(name: str, arguments: dict[str, str], labels: dict[str, str], ca_bundl
         if not Path(ca_bundle).is_file():
             raise UsageError(f"--ca-bundle {ca_bundle}: no such file")
         command += ["--secret", f"id=pip_ca,src={ca_bundle}"]
-    environment = dict(os.environ, **environment)
-    if docker_host:
-        environment["DOCKER_HOST"] = docker_host
+    environment = dict(os.environ, **environment, **engine)
     done = subprocess.run(command + [str(REPOSITORY)], env=environment, capture_output=True, text=True)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-BUILD_LOG_LINES:])

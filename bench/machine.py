@@ -15,15 +15,15 @@ FILE = "machine.json"
 IDENTITY = ("name", "cpu_model", "logical_cpus")
 
 
-def describe(name: str | None, backends: dict) -> dict:
+def describe(name: str | None, backends: list) -> dict:
     described = fingerprint.host(name)
-    engines = {info.get("engine") for info in (b.info for b in backends.values()) if info.get("engine")}
+    engines = {backend.info.get("engine") for backend in backends if backend.info.get("engine")}
     if engines:  # containers: the trials ran on the Docker engine's machine
         described["docker_engines"] = sorted(engines)
     return described
 
 
-def record(tree: Path, name: str | None, backends: dict) -> dict:
+def record(tree: Path, name: str | None, backends: list) -> dict:
     path = tree / FILE
     before = read_json(str(path)) if path.exists() else None
     described = describe(name or (before or {}).get("name"), backends)
@@ -37,10 +37,10 @@ def record(tree: Path, name: str | None, backends: dict) -> dict:
     return described
 
 
-def tag(backends: dict, described: dict) -> None:
+def tag(backends: list, described: dict) -> None:
     """Every trial carries its machine's name, so merged trees still say where each ran."""
-    for backend in backends.values():
-        backend.info["machine"] = described["name"]
+    for backend in backends:  # a container ran on its engine's machine
+        backend.info["machine"] = backend.info.get("engine_name") or described["name"]
 
 
 def load(tree: Path) -> dict | None:

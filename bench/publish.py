@@ -68,6 +68,12 @@ def block(root: Path, match: re.Match) -> str:
 
 
 def harness_summary(measurement: dict) -> str:
+    if "gain" in measurement:
+        return (f"Measured {measurement['measured_at']} ({measurement['benchmark']}; "
+                f"{measurement['machine']['logical_cpus']} CPUs, {measurement['note']}): {measurement['trials']} "
+                f"trials (TF {measurement['settings']['tf']}, {measurement['settings']['variant']} image) took "
+                f"{measurement['one_host_seconds']:.1f} s on one host and {measurement['two_hosts_seconds']:.1f} s "
+                f"on two: **{measurement['gain']:.2f}x** the throughput.\n")
     lines = [f"Measured {measurement['measured_at']} ({measurement['benchmark']}; "
              f"{measurement['dataset']}, {measurement['settings']['epochs']} epochs, "
              f"{measurement['machine']['logical_cpus']} CPUs):", ""]

@@ -13,17 +13,26 @@ the difference between the image's Python and the local one, and the noise of tr
 
     .venv/bin/python scripts/benchmark_harness.py local --out results/harness/local.json
     .venv/bin/python scripts/benchmark_harness.py docker --tf 2.21 --variant cpu --out results/harness/docker.json
+
+hosts: the throughput of the same plan on one Docker host and on two (the second a private
+engine this script starts on this machine, so both share its CPUs): wall time of `bench run`
+for the whole plan, images already in place on both.
+
+    .venv/bin/python scripts/benchmark_harness.py hosts --tf 2.21 --variant cpu --out results/harness/hosts.json
 """
 
 import argparse
 import datetime
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench import catalog, datasets  # noqa: E402
 from bench.local import LocalBackend  # noqa: E402
@@ -40,7 +49,8 @@ def measure(make_backend, target: str, repeats: int, settings: dict, dataset) ->
         backend = make_backend(Path(tree.staging))
         trials = plan.build([target], list(CONFIGS), {"process": repeats})
         started = time.perf_counter()
-        written = runner.run(trials, settings, dataset.spec, backend.execute, tree, say=lambda message: None)
+        written = runner.run(trials, settings, dataset.spec, lambda spec, staging, slot: backend.execute(spec, staging),
+                             tree, say=lambda message: None)
         loop_seconds = time.perf_counter() - started
     process_seconds = [result["runner"]["wall_seconds"] for result in written]
     kept = written if backend.info["backend"] == "docker" else []
@@ -66,7 +76,7 @@ def measure(make_backend, target: str, repeats: int, settings: dict, dataset) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("backend", choices=("local", "docker"))
+    parser.add_argument("backend", choices=("local", "docker", "hosts"))
     parser.add_argument("--python", default=sys.executable, help="local trial interpreter (with TensorFlow)")
     parser.add_argument("--tf", default="2.21", help="docker: TF version of the image")
     parser.add_argument("--variant", default="cpu", choices=catalog.VARIANTS, help="docker: image variant")
@@ -76,6 +86,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="where to write the measurement (JSON)")
     arguments = parser.parse_args()
 
+    if arguments.backend == "hosts":
+        return hosts(arguments)
     settings = plan.settings(epochs=arguments.epochs, samples=arguments.samples)
     dataset = datasets.resolve("auto", None, say=lambda message: None)
     local = measure(lambda work: LocalBackend(arguments.python, 3600, work), "local",
@@ -92,9 +104,9 @@ def main() -> int:
     if arguments.backend == "docker":
         from bench import docker_backend, images
         version = catalog.lookup(arguments.tf)
-        client = docker_backend.connect(None)
-        image = images.ensure(client, version, arguments.variant)
-        container = measure(lambda work: docker_backend.DockerBackend(client, image, dataset, 3600),
+        host = docker_backend.connect(None)
+        image = images.ensure(host, version, arguments.variant)
+        container = measure(lambda work: docker_backend.DockerBackend(host, image, dataset, 3600),
                             f"tf{version.minor}-{arguments.variant}", arguments.repeats, settings, dataset)
         container["image"] = image.name
         measurement["docker"] = container
@@ -109,6 +121,44 @@ def main() -> int:
                   f"median trial {block['median_trial_seconds']:.2f} s")
     if "container_seconds_per_trial" in measurement:
         print(f"a container adds {measurement['container_seconds_per_trial']:.2f} s per trial")
+    return 0
+
+
+def hosts(arguments) -> int:
+    """Wall time of one plan on one host, then on two."""
+    from private_engine import private_engine
+    first = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    plan_options = ["--backend", "docker", "--tf", arguments.tf, "--variant", arguments.variant,
+                    "--repeats", str(arguments.repeats), "--epochs", str(arguments.epochs)]
+    if arguments.samples:
+        plan_options += ["--samples", str(arguments.samples)]
+
+    def bench(*options: str) -> float:
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bench", *options], check=True, capture_output=True,
+                       cwd=Path(__file__).resolve().parent.parent)
+        return time.perf_counter() - started
+
+    with tempfile.TemporaryDirectory() as folder, private_engine(Path(folder) / "engine2") as (second, _):
+        bench("images", "build", "--tf", arguments.tf, "--variant", arguments.variant, "--host", first,
+              "--host", second)  # not timed: both hosts have the image before the clock starts
+        one = bench("run", *plan_options, "--host", first, "--out", f"{folder}/one")
+        two = bench("run", *plan_options, "--host", first, "--host", second, "--out", f"{folder}/two")
+        trials = len(list(Path(folder, "one", "trials").glob("*.json")))
+    measurement = {
+        "benchmark": "throughput, one Docker host against two",
+        "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": fingerprint.machine(),
+        "settings": {"tf": arguments.tf, "variant": arguments.variant, "repeats": arguments.repeats,
+                     "epochs": arguments.epochs, "samples": arguments.samples},
+        "trials": trials,
+        "one_host_seconds": one,
+        "two_hosts_seconds": two,
+        "gain": one / two,
+        "note": "both engines run on the same machine and share its CPUs",
+    }
+    write_json_atomic(str(arguments.out), measurement)
+    print(f"{trials} trials: one host {one:.1f} s, two hosts {two:.1f} s, gain {one / two:.2f}x")
     return 0
 
 

@@ -95,7 +95,7 @@ def test_a_gpu_request_without_nvidia_runtime_is_an_error_row(docker_engine, sub
 
 
 def test_unreachable_engine_suggests_the_local_backend(tmp_path):
-    done = bench(*DOCKER_RUN, "--docker-host", "unix:///nonexistent/docker.sock", "--out", tmp_path,
+    done = bench(*DOCKER_RUN, "--host", "unix:///nonexistent/docker.sock", "--out", tmp_path,
                  check=False)
     assert done.returncode == 1
     assert done.stderr.startswith("error: cannot reach a Docker engine at unix:///nonexistent/docker.sock")

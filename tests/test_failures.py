@@ -27,7 +27,8 @@ def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, s
     backend = LocalBackend(sys.executable, timeout=300, work_dir=Path(tree.staging))
     settings = plan.settings(epochs=1, samples=500)
     lines = []
-    runner.run([failing, *trials], settings, subset.spec, backend.execute, tree, say=lines.append)
+    runner.run([failing, *trials], settings, subset.spec, backend.execute, tree, say=lines.append,
+               lanes=[[None]])
     loaded = {r["spec"]["trial_id"]: r for r in results.load([tmp_path])}
     assert len(loaded) == 3
     bad = loaded["local--process--seeds--bad"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bench import cells, results, tables, views
+from bench import cells, results
 from tests.conftest import QUICK, bench
 
 

@@ -14,7 +14,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("action", choices=("build", "list"))
     parser.add_argument("--tf", default="all", metavar="LIST", help="versions, e.g. 2.1,2.8 (default: all)")
     parser.add_argument("--variant", default="gpu", choices=catalog.VARIANTS, help="default: gpu")
-    parser.add_argument("--docker-host", metavar="URL", help="default: DOCKER_HOST or the local socket")
+    parser.add_argument("--host", dest="hosts", action="append", metavar="URL",
+                        help="Docker engine(s): URL or context; repeat for several (default: DOCKER_HOST "
+                             "or the local socket); the image is built on the first, copied to the others")
     parser.add_argument("--ca-bundle", metavar="PEM", help="extra CA bundle for pip, as a BuildKit secret")
     parser.add_argument("--rebuild", action="store_true", help="rebuild even if current")
 
@@ -27,11 +29,12 @@ def main(arguments) -> int:
             print(f"{version.minor:<5} {images.image_name(version, arguments.variant):<34} "
                   f"FROM {images.base_image(version, arguments.variant)}")
         return 0
-    client = docker_backend.connect(arguments.docker_host)
+    hosts = [docker_backend.connect(url) for url in (arguments.hosts or [None])]
     for version in versions:
-        image = images.ensure(client, version, arguments.variant, rebuild=arguments.rebuild,
-                              ca_bundle=arguments.ca_bundle, docker_host=arguments.docker_host, say=say)
-        print(f"{image.name} {image.id}")
+        built = images.ensure_everywhere(hosts, version, arguments.variant, rebuild=arguments.rebuild,
+                                         ca_bundle=arguments.ca_bundle, say=say)
+        for host, image in zip(hosts, built):
+            print(f"{image.name} {image.id} on {host.given or host.base_url}")
     return 0
 
 

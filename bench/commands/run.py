@@ -2,11 +2,13 @@
 
 import datetime
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench import catalog, datasets, machine, results, tables, views
 from bench.console import say
-from bench.errors import UsageError
+from bench.errors import UsageError, UserError
+from bench.worker.jsonfile import read_json
 from bench.worker import gpus, options, plan, runner
 from bench.worker.tree import ResultTree
 
@@ -29,6 +31,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="results folder (default: runs/<UTC time>); an existing one is "
                              "resumed, skipping finished trials")
+    parser.add_argument("--resume", type=Path, default=None, metavar="DIR",
+                        help="continue an interrupted run in DIR with the plan recorded there "
+                             "(configs, repeats, versions, settings), skipping finished trials")
     parser.add_argument("--format", default="github", choices=tables.FORMATS, help="table format")
     parser.add_argument("--machine", metavar="NAME",
                         help="a name for this machine in reports, e.g. lab-a100-1 (default: host name)")
@@ -54,9 +59,11 @@ def add_arguments(parser) -> None:
     docker.add_argument("--variant", default="gpu", choices=catalog.VARIANTS,
                         help="gpu/cpu: FROM the official tensorflow/tensorflow image; cpu-pip: FROM "
                              "python:X-slim with tensorflow-cpu from pip (default: gpu)")
-    docker.add_argument("--docker-host", metavar="URL",
-                        help="Docker engine, e.g. unix:///var/run/docker.sock, tcp://host:2376, "
-                             "ssh://user@host (default: DOCKER_HOST or the local socket)")
+    docker.add_argument("--host", dest="hosts", action="append", metavar="URL",
+                        help="a Docker engine: unix:///var/run/docker.sock, tcp://host:2376, "
+                             "ssh://user@host or a Docker context name; repeat it for several hosts, "
+                             "which share the trials as a work queue (default: DOCKER_HOST or the "
+                             "local socket)")
     docker.add_argument("--ca-bundle", metavar="PEM", default=None,
                         help="extra CA bundle for pip inside image builds (networks that "
                              "intercept TLS); passed as a BuildKit secret, never stored")
@@ -64,34 +71,81 @@ def add_arguments(parser) -> None:
     docker.add_argument("--memory", metavar="SIZE", help="memory limit per container, e.g. 8g")
 
 
+# What defines a plan; --resume DIR takes these from the folder. Where and how fast it runs
+# (hosts, GPUs, --parallel, --timeout, --memory, ...) may change between sessions.
+PLAN_ARGUMENTS = ("configs", "repeats", "protocol", "in_process_repeats", "epochs", "samples", "batch_size",
+                  "seed", "model", "framework", "dataset", "data", "backend", "tf", "variant", "python",
+                  "envs_dir")
+
+
+@dataclass
+class Fleet:
+    """Where trials run: a backend per target and host, and the lanes of slots (host, GPU)
+    that the runner's work queue hands trials to."""
+
+    backends: dict[str, dict[int, object]]
+    lanes: list[list[tuple]]
+    per_machine: dict[int, int]           # host -> trials it runs at the same time
+
+    def execute(self, spec: dict, staging: str, slot: tuple) -> dict:
+        host, gpu = slot
+        return self.backends[spec["target"]][host].execute(spec, staging, gpu)
+
+    def concurrency(self, slot: tuple) -> int:
+        return self.per_machine[slot[0]]
+
+    def all(self) -> list:
+        return [backend for by_host in self.backends.values() for backend in by_host.values()]
+
+
 def main(arguments) -> int:
+    if arguments.resume:
+        _restore_plan(arguments)
     try:
         configs, protocols, settings = options.plan_from(arguments)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
-    out = arguments.out or Path("runs") / datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = arguments.resume or arguments.out or \
+        Path("runs") / datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     tree = ResultTree(out)
     gpu_info = gpu_slots(arguments.gpus)
     if arguments.parallel and len(gpu_info) < 2:
         raise UsageError("--parallel needs at least two GPUs (--gpus 0,1 or --gpus all)")
-    make_backends = _backends(arguments, Path(tree.staging), gpu_info)  # checks its arguments first
+    make_fleet = _fleet(arguments, Path(tree.staging), gpu_info)  # checks its arguments first
     dataset = datasets.resolve(arguments.dataset, arguments.data, say=say)
     if dataset.notice:
         say(f"note: {dataset.notice}")
-    backends = make_backends(dataset)
-    trials = plan.build(list(backends), configs, protocols)
+    fleet = make_fleet(dataset)
+    trials = plan.build(list(fleet.backends), configs, protocols)
     tree.write_plan({"settings": settings, "dataset": dataset.spec, "trials": [t.trial_id for t in trials],
-                     "backends": {target: backend.info for target, backend in backends.items()}})
-    machine.tag(backends, machine.record(Path(tree.root), arguments.machine, backends))
-    for target, backend in backends.items():
-        say(f"{target}: TensorFlow {backend.info['tensorflow']} (Python {backend.info['python_version']}, "
-            f"{backend.info.get('image') or backend.info.get('python')})")
+                     "arguments": {name: getattr(arguments, name) for name in PLAN_ARGUMENTS},
+                     "backends": {target: [b.info for b in by_host.values()]
+                                  for target, by_host in fleet.backends.items()}})
+    machine.tag(fleet.all(), machine.record(Path(tree.root), arguments.machine, fleet.all()))
+    for target, by_host in fleet.backends.items():
+        info = next(iter(by_host.values())).info
+        say(f"{target}: TensorFlow {info['tensorflow']} (Python {info['python_version']}, "
+            f"{info.get('image') or info.get('python')})" + (f" on {len(by_host)} hosts" if len(by_host) > 1 else ""))
     say(f"{len(trials)} trials into {tree.root}")
-    runner.run(trials, settings, dataset.spec,
-               lambda spec, staging, slot: backends[spec["target"]].execute(spec, staging, slot), tree,
-               say=say, slots=list(gpu_info) or [None], parallel=arguments.parallel)
+    try:
+        runner.run(trials, settings, dataset.spec, fleet.execute, tree, say=say, lanes=fleet.lanes,
+                   concurrency=fleet.concurrency)
+    except runner.NoSlotsLeft as error:
+        raise UserError(str(error)) from None
     print(tables.render(views.build("cells", results.load([Path(tree.root)])), arguments.format), end="")
     return 0
+
+
+def _restore_plan(arguments) -> None:
+    plan_file = Path(arguments.resume) / "plan.json"
+    if not plan_file.exists():
+        raise UsageError(f"--resume {arguments.resume}: no plan.json there; give a folder made by `bench run`")
+    stored = read_json(str(plan_file)).get("arguments")
+    if stored is None:
+        raise UsageError(f"--resume {arguments.resume}: its plan.json records no arguments (made by an older "
+                         "version); run again with the same options and --out instead")
+    for name in PLAN_ARGUMENTS:
+        setattr(arguments, name, stored.get(name))
 
 
 def gpu_slots(requested: list[str] | None) -> dict[str, dict]:
@@ -113,32 +167,47 @@ def gpu_slots(requested: list[str] | None) -> dict[str, dict]:
     return slots
 
 
-def _backends(arguments, work_dir: Path, gpu_info: dict[str, dict]):
-    """Check the backend's arguments now; return a function that makes the backends once the
+def _lanes(hosts: int, gpu_info: dict, parallel: bool) -> tuple[list[list[tuple]], dict[int, int]]:
+    """One lane per host (one trial at a time on each machine), or with --parallel one per
+    (host, GPU); a lane hands its GPUs out in turn."""
+    gpus_ = list(gpu_info) or [None]
+    if parallel:
+        return [[(host, gpu)] for host in range(hosts) for gpu in gpus_], {host: len(gpus_) for host in range(hosts)}
+    return [[(host, gpu) for gpu in gpus_] for host in range(hosts)], {host: 1 for host in range(hosts)}
+
+
+def _fleet(arguments, work_dir: Path, gpu_info: dict[str, dict]):
+    """Check the backend's arguments now; return a function that makes the fleet once the
     dataset is known (containers mount it)."""
     if arguments.backend == "local":
         from bench import envs
         from bench.local import LocalBackend
+        if arguments.hosts:
+            raise UsageError("--host needs --backend docker")
+        lanes, per_machine = _lanes(1, gpu_info, arguments.parallel)
         if not arguments.tf:
             local = LocalBackend(arguments.python, arguments.timeout, work_dir, gpu_info)
-            return lambda dataset: {"local": local}
+            return lambda dataset: Fleet({"local": {0: local}}, lanes, per_machine)
         envs_root = envs.root(arguments.envs_dir)
         environments = [envs.require(envs_root, version) for version in catalog.parse_list(arguments.tf)]
-        locals_ = {f"tf{env.minor}": LocalBackend(env.python, arguments.timeout, work_dir, gpu_info)
-                   for env in environments}
-        return lambda dataset: locals_
+        backends = {f"tf{env.minor}": {0: LocalBackend(env.python, arguments.timeout, work_dir, gpu_info)}
+                    for env in environments}
+        return lambda dataset: Fleet(backends, lanes, per_machine)
     from bench import docker_backend, images
     if not arguments.tf:
         raise UsageError("--backend docker needs --tf, e.g. --tf 2.8,2.21")
     versions = catalog.parse_list(arguments.tf)
-    client = docker_backend.connect(arguments.docker_host)
+    hosts = [docker_backend.connect(url) for url in (arguments.hosts or [None])]
+    lanes, per_machine = _lanes(len(hosts), gpu_info, arguments.parallel)
 
     def make(dataset):
         backends = {}
         for version in versions:
-            image = images.ensure(client, version, arguments.variant, rebuild=arguments.rebuild,
-                                  ca_bundle=arguments.ca_bundle, docker_host=arguments.docker_host, say=say)
-            backends[f"tf{version.minor}-{arguments.variant}"] = docker_backend.DockerBackend(
-                client, image, dataset, arguments.timeout, memory=arguments.memory, gpus=gpu_info)
-        return backends
+            built = images.ensure_everywhere(hosts, version, arguments.variant, rebuild=arguments.rebuild,
+                                             ca_bundle=arguments.ca_bundle, say=say)
+            backends[f"tf{version.minor}-{arguments.variant}"] = {
+                index: docker_backend.DockerBackend(host, image, dataset, arguments.timeout,
+                                                    memory=arguments.memory, gpus=gpu_info)
+                for index, (host, image) in enumerate(zip(hosts, built))}
+        return Fleet(backends, lanes, per_machine)
     return make

@@ -13,7 +13,7 @@ def positive_int(text):
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a whole number" % text)
+        raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
     if value < 1:
         raise argparse.ArgumentTypeError("%r must be at least 1" % text)
     return value
@@ -23,7 +23,7 @@ def positive_float(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("%r is not a number" % text)
+        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
     if value <= 0:
         raise argparse.ArgumentTypeError("%r must be positive" % text)
     return value

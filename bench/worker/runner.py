@@ -1,116 +1,165 @@
-"""Run a plan of trials and keep every result.
+"""Run a plan of trials and keep every result: a work queue over lanes of slots.
 
 Finished trials are skipped, so running the same plan into the same folder again resumes
-it. ``execute(spec, staging, slot)`` runs one trial (a local process, a container) on one
-slot (a GPU id, or None) and returns its final result. With several slots, trials run
-concurrently, one per slot: right for determinism, wrong for timing, so each result
-records how many ran at once and the report computes no overhead from them. Progress goes
-to ``say``: trial i/n, wall time, ETA, outcome.
+it. ``execute(spec, staging, slot)`` runs one trial on one slot (a GPU id, a (host, GPU)
+pair, or None) and returns its final result. Slots are grouped in lanes: each lane runs one
+trial at a time, handing its slots out in turn; lanes run side by side (one per Docker host,
+or one per GPU with --parallel). Each result records how many trials shared its machine
+(``concurrent_trials``); the report computes no overhead where that is more than one.
+
+A slot whose infrastructure fails (``InfrastructureError``: an engine that stops answering, a
+container killed from outside) is retired, and its trial goes back to the queue, at most
+``max_attempts`` times in all; a trial's own failure is a result and is never retried.
+Progress goes to ``say``: trial i/n, wall time, ETA, outcome.
 """
 
+import collections
 import os
-import queue
 import threading
 import time
 
+from bench.worker import outcomes as trial_outcomes
 from bench.worker.jsonfile import read_json
 from bench.worker.weights import WeightStore
 
+MAX_ATTEMPTS = 3
+
+
+class InfrastructureError(Exception):
+    """The machinery around a trial failed (not the trial itself): retry it elsewhere."""
+
+
+class NoSlotsLeft(RuntimeError):
+    """Every slot failed while trials remained; they are not lost: resume the run."""
 
 
 class Progress(object):
     def __init__(self, total):
-        self.total, self.done, self.seconds, self.started = total, 0, 0.0, time.perf_counter()
+        self.total, self.done, self.started = total, 0, time.perf_counter()
 
-    def eta(self, concurrent):
+    def eta(self):
         if not self.done:
             return "?"
-        elapsed = time.perf_counter() - self.started if concurrent > 1 else self.seconds
+        elapsed = time.perf_counter() - self.started
         remaining = int(round(elapsed / self.done * (self.total - self.done)))
         return "%d:%02d:%02d" % (remaining // 3600, remaining // 60 % 60, remaining % 60)
 
 
-def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, slots=(None,), parallel=False):
+def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=((None,),),
+        concurrency=None, max_attempts=MAX_ATTEMPTS):
     """Execute every trial not yet in ``tree``; returns the results written now.
 
-    Slots are handed out in turn; with ``parallel`` one trial runs on each slot at a time,
-    else one trial at a time in all."""
-    workers = len(slots) if parallel else 1
-    pending = [trial for trial in trials if not tree.done(trial.trial_id)]
+    ``concurrency(slot)``: how many trials share that slot's machine at a time (default: 1
+    for a single lane, else the number of lanes)."""
+    pending = collections.deque(trial for trial in trials if not tree.done(trial.trial_id))
     if len(pending) < len(trials):
         say("resuming: %d of %d trials already done in %s" % (len(trials) - len(pending), len(trials), tree.root))
-    progress = Progress(len(pending))
-    written = []
-    store = WeightStore(tree.root)
-    outcomes = _earlier_outcomes(tree, trials)
-    lock = threading.Lock()
-    free = queue.Queue()
-    for slot in slots:
-        free.put(slot)
+    lanes = [list(lane) for lane in lanes]
+    if concurrency is None:
+        concurrency = (lambda slot, shared=len(lanes): shared)
+    state = _State(len(pending), WeightStore(tree.root), _earlier_outcomes(tree, trials))
 
-    def one(trial):
-        slot = free.get()
-        try:
-            started = time.perf_counter()
-            staging = tree.staging_for(trial.trial_id)
-            result = execute(trial.spec(chosen_settings, dataset_spec), staging, slot)
-            result["runner"]["concurrent_trials"] = workers
-            with lock:  # weights store, result tree and progress are shared by the slots
-                if result["status"] == "ok":
-                    _keep_weights(result, staging, store, outcomes.setdefault(_cell_of(trial), []))
-                tree.write(result)
-                tree.clean_staging(trial.trial_id)
-                written.append(result)
-                progress.done += 1
-                progress.seconds += time.perf_counter() - started
-                say("[%*d/%d] %s %-10s %-5s r%d  %6.1f s  ETA %s  %s%s" % (
-                    len(str(progress.total)), progress.done, progress.total, trial.target, trial.protocol,
-                    trial.config, trial.repeat, result["runner"]["wall_seconds"], progress.eta(workers),
-                    outcome(result), "" if slot is None else "  (GPU %s)" % slot))
-        finally:
-            free.put(slot)
+    def finish(trial, result, staging):
+        with state.lock:  # weights store, result tree and progress are shared by the lanes
+            if result["status"] == "ok":
+                _keep_weights(result, staging, state.store, state.outcomes.setdefault(_cell_of(trial), []))
+            tree.write(result)
+            tree.clean_staging(trial.trial_id)
+            state.written.append(result)
+            state.progress.done += 1
+            say("[%*d/%d] %s %-10s %-5s r%d  %6.1f s  ETA %s  %s%s" % (
+                len(str(state.progress.total)), state.progress.done, state.progress.total, trial.target,
+                trial.protocol, trial.config, trial.repeat, result["runner"]["wall_seconds"],
+                state.progress.eta(), outcome(result), _where(result)))
 
-    if workers == 1:
-        for trial in pending:
-            one(trial)
-    else:
-        _in_parallel(one, pending, workers)
-    tree.clean_staging()
-    return written
-
-
-def _in_parallel(function, items, workers):
-    """Run ``function`` over ``items`` on ``workers`` threads; the first error stops new work."""
-    remaining = list(reversed(items))
-    lock, errors = threading.Lock(), []
-
-    def worker():
-        while True:
-            with lock:
-                if errors or not remaining:
+    def lane_worker(slots):
+        turn = 0
+        while slots:
+            with state.lock:
+                if state.stop or not pending:
                     return
-                item = remaining.pop()
+                trial = pending.popleft()
+            slot = slots[turn % len(slots)]
+            turn += 1
+            spec = trial.spec(chosen_settings, dataset_spec)
+            staging = tree.staging_for(trial.trial_id)
             try:
-                function(item)
-            except BaseException as error:  # reported to the caller below
-                with lock:
-                    errors.append(error)
-                return
+                result = execute(spec, staging, slot)
+            except InfrastructureError as error:
+                slots.remove(slot)  # this slot's machine is not to be trusted any more
+                with state.lock:
+                    failures = state.failures.setdefault(trial.trial_id, [])
+                    failures.append({"slot": _label(slot), "error": str(error)[:500]})
+                    say("slot %s failed (%s); %s" % (_label(slot), str(error)[:200],
+                        "trial requeued" if len(failures) < max_attempts else "trial given up"))
+                    if len(failures) < max_attempts:
+                        pending.appendleft(trial)
+                        continue
+                result = trial_outcomes.failure(spec, "error", "InfrastructureError",
+                                                "%d attempts failed: %s" % (len(failures), failures[-1]["error"]))
+                result["runner"] = {"wall_seconds": 0.0, "exit_code": None, "timed_out": False}
+            result["runner"]["concurrent_trials"] = concurrency(slot)
+            if trial.trial_id in state.failures:
+                result["runner"]["failed_attempts"] = state.failures[trial.trial_id]
+            finish(trial, result, staging)
 
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    if len(lanes) == 1:
+        lane_worker(lanes[0])  # in this thread, so that Ctrl-C stops the trial at once
+    else:
+        _side_by_side(lane_worker, lanes, state)
+    tree.clean_staging()
+    if pending:
+        raise NoSlotsLeft("every slot failed with %d trials left; they are not lost: fix the hosts and "
+                          "run `bench run --resume %s`" % (len(pending), tree.root))
+    return state.written
+
+
+class _State(object):
+    def __init__(self, total, store, outcomes):
+        self.lock = threading.Lock()
+        self.progress = Progress(total)
+        self.store, self.outcomes = store, outcomes
+        self.written, self.failures, self.stop = [], {}, False
+
+
+def _side_by_side(lane_worker, lanes, state):
+    """One thread per lane; Ctrl-C lets the running trials finish (and be kept), starts no more."""
+    errors = []
+
+    def guarded(slots):
+        try:
+            lane_worker(slots)
+        except BaseException as error:  # reported to the caller below
+            errors.append(error)
+            with state.lock:
+                state.stop = True
+
+    threads = [threading.Thread(target=guarded, args=(lane,)) for lane in lanes]
     for thread in threads:
         thread.start()
     try:
         for thread in threads:
             thread.join()
     except KeyboardInterrupt:
-        with lock:  # no new trials; the running ones finish and are kept
-            del remaining[:]
+        with state.lock:
+            state.stop = True
         for thread in threads:
             thread.join()
         raise
     if errors:
         raise errors[0]
+
+
+def _label(slot):
+    """(1, None) -> '1/-': host 1, no GPU."""
+    parts = slot if isinstance(slot, tuple) else (slot,)
+    return "/".join("-" if part is None else str(part) for part in parts)
+
+
+def _where(result):
+    runner = result["runner"]
+    parts = [runner[key] for key in ("engine", "gpu_request") if runner.get(key)]
+    return "  (%s)" % ", ".join(str(part) for part in parts) if parts else ""
 
 
 def _cell_of(trial):
