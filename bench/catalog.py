@@ -11,7 +11,6 @@ from functools import cache
 from pathlib import Path
 
 from bench.errors import UsageError
-from bench.worker.installed import version_tuple
 
 CATALOG_FILE = Path(__file__).resolve().parent / "data" / "catalog.json"
 VARIANTS = ("gpu", "cpu", "cpu-pip")
@@ -31,11 +30,6 @@ class Version:
 
     def official_image(self, variant: str) -> str:
         return self.image["cpu" if variant == "cpu" else "gpu"]
-
-    def unsupported_on(self, compute_capability: str) -> bool:
-        """True when this build is known to have no kernels for that compute capability."""
-        limit = self.gpu_limits.get("unsupported_from_compute_capability")
-        return bool(limit) and version_tuple(compute_capability) >= version_tuple(limit)
 
 
 @cache

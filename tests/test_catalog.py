@@ -46,10 +46,12 @@ def test_unknown_versions_are_refused_with_the_known_list():
 
 
 def test_known_gpu_limits():
-    assert catalog.lookup("2.3").unsupported_on("8.0")
-    assert catalog.lookup("2.3").unsupported_on("9.0")
-    assert not catalog.lookup("2.3").unsupported_on("7.5")
-    assert not catalog.lookup("2.4").unsupported_on("9.0")
+    for minor in ("2.1", "2.2", "2.3"):  # no kernels past Turing: fail on Ampere and Hopper
+        assert catalog.lookup(minor).gpu_limits["unsupported_from_compute_capability"] == "8.0"
+    for minor in ("2.4", "2.8", "2.11"):  # PTX compiled at start-up on Hopper
+        limits = catalog.lookup(minor).gpu_limits
+        assert limits["ptx_jit_from_compute_capability"] == "9.0" and "unsupported_from_compute_capability" not in limits
+    assert catalog.lookup("2.12").gpu_limits == {}
 
 
 # Messages as TF 2.3 builds printed them on A100s (tensorflow/tensorflow#41990 and #42428;

@@ -53,3 +53,10 @@ def test_cnn_model_is_two_conv_blocks(keras3_python, subset, tmp_path):
     from bench.worker import weights
     stored = weights.load(tmp_path / "weights" / result["runs"][0]["weights_file"])
     assert [array.shape for array in stored] == [(3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (1600, 10), (10,)]
+
+
+def test_an_inherited_xla_determinism_flag_does_not_reach_none_or_seeds():
+    from bench.worker.process import trial_environment
+    inherited = {"XLA_FLAGS": "--xla_gpu_deterministic_ops=true --xla_dump_to=/tmp/x", "PATH": "/bin"}
+    assert trial_environment("none", "/w", inherited)["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
+    assert "XLA_FLAGS" not in trial_environment("seeds", "/w", {"XLA_FLAGS": "--xla_gpu_deterministic_ops=true"})

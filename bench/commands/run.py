@@ -8,8 +8,8 @@ from pathlib import Path
 from bench import catalog, datasets, machine, results, tables, views
 from bench.console import say
 from bench.errors import UsageError, UserError
-from bench.worker.jsonfile import read_json
 from bench.worker import gpus, options, plan, runner
+from bench.worker.jsonfile import read_json
 from bench.worker.tree import ResultTree
 
 NAME = "run"

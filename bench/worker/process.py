@@ -21,6 +21,14 @@ CONTROLLED_VARIABLES = ("PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETE
 def trial_environment(config, worker_path, base=None):
     base = os.environ if base is None else base
     environment = dict((key, value) for key, value in base.items() if key not in CONTROLLED_VARIABLES)
+    # An inherited XLA determinism flag would make none and seeds deterministic on jax; full
+    # sets it itself (frameworks.Keras3).
+    flags = [flag for flag in environment.get("XLA_FLAGS", "").split()
+             if not flag.startswith("--xla_gpu_deterministic_ops")]
+    if flags:
+        environment["XLA_FLAGS"] = " ".join(flags)
+    else:
+        environment.pop("XLA_FLAGS", None)
     environment.update(ENVIRONMENT[config])
     environment["PYTHONPATH"] = str(worker_path)
     environment["PYTHONNOUSERSITE"] = "1"  # ~/.local packages would make trials depend on the user
