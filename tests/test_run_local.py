@@ -24,9 +24,11 @@ def test_process_protocol_verdicts_on_cpu(process_run):
     _, cells, _ = process_run
     assert cell(cells, "none")["verdict"] == "mismatch"   # fresh processes, no seeds: differ
     assert cell(cells, "none")["identical"] == 1
+    assert cell(cells, "none")["weights_max_abs_diff"] > 0   # measured from the kept weights
     for config in ("seeds", "full"):
         assert cell(cells, config)["verdict"] == "match"
         assert cell(cells, config)["identical"] == cell(cells, config)["trials"] == 2
+        assert cell(cells, config)["weights_max_abs_diff"] == 0
 
 
 def test_every_trial_writes_one_complete_result_file(process_run):

@@ -186,13 +186,9 @@ def _keep_weights(result, staging, store, earlier):
             adopted = store.adopt(os.path.join(staging, run["weights_file"]), run["weights_sha256"])
             run["weights_file"] = os.path.relpath(adopted, store.root) if adopted else None
     digest = result["runs"][0]["weights_sha256"]
-    differences = {}
-    for trial_id, other in earlier:
-        if other != digest:
-            difference = store.difference(digest, other)
-            if difference is not None:
-                differences[trial_id] = difference
-    result["weights_max_abs_diff"] = differences
+    by_digest = store.differences(digest, [other for _, other in earlier])
+    result["weights_max_abs_diff"] = {trial_id: by_digest[other] for trial_id, other in earlier
+                                      if other in by_digest}
     earlier.append((result["spec"]["trial_id"], digest))
 
 

@@ -49,9 +49,15 @@ class WeightStore(object):
             shutil.move(file, target)
         return target
 
-    def difference(self, first_digest, second_digest):
-        """Largest |a - b| between two stored outcomes, None if either is not stored."""
-        first, second = self.path_for(first_digest), self.path_for(second_digest)
-        if not (os.path.exists(first) and os.path.exists(second)):
-            return None
-        return max_abs_difference(load(first), load(second))
+    def differences(self, digest, others):
+        """{other digest: largest |a - b| to ``digest``} for the others that differ from it and
+        are stored; each outcome is read once, however many trials share it."""
+        path = self.path_for(digest)
+        if not os.path.exists(path):
+            return {}
+        found, weights = {}, None
+        for other in set(others) - {digest}:
+            if os.path.exists(self.path_for(other)):
+                weights = load(path) if weights is None else weights
+                found[other] = max_abs_difference(weights, load(self.path_for(other)))
+        return found
