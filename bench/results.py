@@ -6,7 +6,7 @@ from bench.errors import UsageError, UserError
 from bench.worker import SCHEMA_VERSION
 from bench.worker.jsonfile import read_json
 from bench.worker.outcomes import STATUSES
-from bench.worker.trial import PROTOCOL_RUNS
+from bench.worker.plan import PROTOCOL_RUNS
 
 
 class ResultError(UserError):

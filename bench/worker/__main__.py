@@ -9,8 +9,9 @@ import os
 import sys
 
 from bench.worker import installed, jsonfile
+from bench.worker.outcomes import EXIT_TRIAL_FAILED
 
-EXIT_OK, EXIT_USAGE, EXIT_TRIAL_FAILED = 0, 2, 3
+EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def probe():

@@ -73,9 +73,8 @@ def _value(key, text):
 
 def _run(nvidia_smi, fields):
     try:
-        done = subprocess.Popen([nvidia_smi, "--query-gpu=" + ",".join(fields), "--format=csv,nounits"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        output, _ = done.communicate(timeout=30)
+        done = subprocess.run([nvidia_smi, "--query-gpu=" + ",".join(fields), "--format=csv,nounits"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return output.decode("utf-8", "replace") if done.returncode == 0 else None
+    return done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None

@@ -33,13 +33,14 @@ def unsupported_reason(text):
 def finish(spec, result_path, exit_code, timed_out, wall_seconds, log, runner_info, timeout_seconds,
            oom_killed=False):
     worker_result = _read(result_path) if exit_code in (0, EXIT_TRIAL_FAILED) or timed_out else None
+    unsupported = None if worker_result is not None or timed_out else unsupported_reason(log)
     if worker_result is not None:
         result = worker_result
     elif timed_out:
         result = failure(spec, "timeout", "Timeout",
                          "no result within %g s; the trial was killed" % timeout_seconds)
-    elif unsupported_reason(log):
-        result = failure(spec, "unsupported", "UnsupportedGPU", unsupported_reason(log))
+    elif unsupported:
+        result = failure(spec, "unsupported", "UnsupportedGPU", unsupported)
     else:
         result = failure(spec, "error", "OutOfMemory" if oom_killed else "WorkerExit",
                          describe_exit(exit_code, oom_killed))

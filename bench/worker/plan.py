@@ -9,8 +9,9 @@ Worker side (Python 3.6) because a container runs whole plans too (``bench.worke
 import collections
 
 from bench.worker.configurations import CONFIGS
-from bench.worker.trial import PROTOCOL_RUNS
 
+# How many times one trial trains: a fresh process once; the article's loop twice in one process.
+PROTOCOL_RUNS = {"process": 1, "in-process": 2}
 PROTOCOLS = tuple(PROTOCOL_RUNS)
 
 # Experiment settings shared by every trial of a run (recorded in each result).

@@ -11,8 +11,8 @@ import time
 import traceback
 
 from bench.worker import SCHEMA_VERSION, configurations, data, experiment, fingerprint, frameworks, gpus, outcomes, weights
+from bench.worker.plan import PROTOCOL_RUNS
 
-PROTOCOL_RUNS = {"process": 1, "in-process": 2}
 REQUIRED_SPEC_FIELDS = ("trial_id", "config", "protocol", "seed", "framework", "model", "epochs",
                         "samples", "batch_size", "validation_split", "dataset")
 
