@@ -59,6 +59,10 @@ class Cell:
     def key(self, config: str | None = None) -> tuple:
         return tuple(getattr(self, name) for name in KEY_FIELDS) + (config or self.config,)
 
+    def label(self) -> str:
+        """How notes and problem lists name a cell."""
+        return f"TF {self.tf_version} {self.device} {self.protocol} {self.config}"
+
 
 def device_label(result: dict) -> str:
     device = result.get("device") or result.get("runner", {}).get("device") or {}
@@ -127,7 +131,7 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
     cell.trials, cell.ok = len(members), len(ok)
     cell.errors = [{"trial_id": m["spec"]["trial_id"], "status": m["status"], **m["error"]}
                    for m in members if m["status"] != "ok"]
-    runs = [run for member in ok for run in member["runs"]]
+    runs = ok_runs(members)
     cell.distinct = len({run_signature(run) for run in runs})
     if cell.protocol == "in-process":
         pairs = [member["runs"] for member in ok]
@@ -183,8 +187,8 @@ def steady_epoch_seconds(run: dict) -> float | None:
 
 
 def _timing(cell: Cell, runs: list[dict]) -> None:
-    fit = stats.summarize([run["fit_seconds"] for run in runs])
-    steady = stats.summarize([value for value in map(steady_epoch_seconds, runs) if value is not None])
+    fit = stats.summarize(timing_values(runs, "fit"))
+    steady = stats.summarize(timing_values(runs, "steady epoch"))
     if fit:
         cell.fit_seconds_median, cell.fit_seconds_iqr, cell.timed_runs = fit.median, fit.iqr, fit.n
     if steady:
@@ -195,6 +199,10 @@ def _timing(cell: Cell, runs: list[dict]) -> None:
         cell.warnings.append(f"only {basis.n} timed runs: the interval is wide")
     if basis and basis.median and basis.iqr / basis.median > HIGH_SPREAD:
         cell.warnings.append(f"high timing spread (IQR {basis.iqr / basis.median:.0%} of the median)")
+
+
+def ok_runs(members: list[dict]) -> list[dict]:
+    return [run for member in members if member["status"] == "ok" for run in member["runs"]]
 
 
 def timing_values(runs: list[dict], basis: str | None) -> list[float]:
@@ -214,10 +222,8 @@ def _overhead(cell: Cell, baseline: Cell | None, members: list[dict], baseline_m
         return
     if baseline is None or cell.timing_basis is None or baseline.timing_basis != cell.timing_basis:
         return
-    runs = [run for member in members if member["status"] == "ok" for run in member["runs"]]
-    base_runs = [run for member in baseline_members if member["status"] == "ok" for run in member["runs"]]
-    ratio = stats.ratio_of_medians(timing_values(runs, cell.timing_basis),
-                                   timing_values(base_runs, cell.timing_basis))
+    ratio = stats.ratio_of_medians(timing_values(ok_runs(members), cell.timing_basis),
+                                   timing_values(ok_runs(baseline_members), cell.timing_basis))
     if ratio:
         cell.overhead_vs_none, cell.overhead_ci_low, cell.overhead_ci_high = ratio.value, ratio.low, ratio.high
         cell.overhead_significant = ratio.significant if cell.config != "none" else None

@@ -54,7 +54,7 @@ def seed_evidence(result: dict) -> list[str]:
 def _tree_problems(paths: list[Path], loaded: list[dict]) -> list[str]:
     found = []
     present = {result["spec"]["trial_id"] for result in loaded}
-    for tree in {Path(result["_source"]).parent.parent for result in loaded}:
+    for tree in {results.tree_of(result) for result in loaded}:
         plan = tree / "plan.json"
         if plan.exists():
             missing = [trial for trial in read_json(str(plan))["trials"] if trial not in present]
@@ -76,6 +76,5 @@ def _repeat_problems(loaded: list[dict], min_repeats: int) -> list[str]:
     for cell in cells.build_cells(loaded):
         needed = min_repeats if cell.protocol == "process" else 1
         if cell.trials < needed:
-            found.append(f"TF {cell.tf_version} {cell.device} {cell.protocol} {cell.config}: "
-                         f"{cell.trials} trials, {needed} required")
+            found.append(f"{cell.label()}: {cell.trials} trials, {needed} required")
     return found

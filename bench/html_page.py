@@ -4,9 +4,8 @@ No remote assets: the page renders offline, from a file, in any browser.
 """
 
 from html import escape
-from pathlib import Path
 
-from bench import machine, plots, tables, views
+from bench import machine, plots, results, tables, views
 from bench.cells import build_cells
 
 STYLE = """
@@ -50,7 +49,7 @@ def _inline(svg: str) -> str:
 
 
 def _machines(loaded: list[dict]) -> list[str]:
-    trees = sorted({Path(result["_source"]).parent.parent for result in loaded if "_source" in result})
+    trees = sorted({results.tree_of(result) for result in loaded if "_source" in result})
     rows = []
     for tree in trees:
         described = machine.load(tree)

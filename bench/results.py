@@ -27,6 +27,11 @@ def trial_files(paths: list[Path]) -> list[Path]:
     return files
 
 
+def tree_of(result: dict) -> Path:
+    """The result tree a loaded result came from (its file is TREE/trials/<id>.json)."""
+    return Path(result["_source"]).parent.parent
+
+
 def scan(paths: list[Path]) -> tuple[list[dict], list[str]]:
     """Every valid trial result under the given trees or files, and a line per bad file."""
     results, problems = [], []

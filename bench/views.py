@@ -64,8 +64,7 @@ def build(view: str, results: list[dict]) -> Table:
 
 
 def cells_table(cells: list[Cell]) -> Table:
-    shown = [name for name in KEY_FIELDS
-             if name in ALWAYS_SHOWN or len({getattr(cell, name) for cell in cells}) > 1]
+    shown = _key_columns(KEY_FIELDS, cells)
     columns = shown + ["config", "trials", "identical", "distinct", "verdict", "weights_max_abs_diff",
                        "val_loss_diff", "first_divergent_epoch", "epoch_seconds_median",
                        "epoch_seconds_iqr", "timed_runs", "overhead_vs_none"]
@@ -81,8 +80,7 @@ def summary_table(cells: list[Cell], results: list[dict]) -> Table:
         groups.setdefault(_group_key(cell), {})[(cell.protocol, cell.config)] = cell
     mechanisms, python = _recorded_mechanisms(results), _pythons(results)
     grouping = [name for name in KEY_FIELDS if name != "protocol"]
-    shown = [name for name in grouping
-             if name in ("tf_version", "device") or len({getattr(cell, name) for cell in cells}) > 1]
+    shown = _key_columns(grouping, cells)
     if all(cell.image.startswith("local") for cell in cells) and "image" in shown:
         shown.remove("image")  # the Python column says it all for local interpreters
     headers = [*(_header(name, cells) for name in shown), "Python", "seed API", "determinism", *CONFIGS,
@@ -133,6 +131,11 @@ def versions_table(results: list[dict]) -> Table:
                         "val_accuracy": accuracy, "weights_sha256": sorted(digests), "same_as_previous": same})
     headers = ["TF", "device", "config", "val_loss", "val_accuracy", "weights", "= previous"]
     return Table(headers=headers, rows=rows, records=records, legend=VERSIONS_LEGEND)
+
+
+def _key_columns(names, cells: list[Cell]) -> list[str]:
+    """The key fields a table shows as columns: the essential ones and those that vary."""
+    return [name for name in names if name in ALWAYS_SHOWN or len({getattr(cell, name) for cell in cells}) > 1]
 
 
 def _header(name: str, cells: list[Cell]) -> str:
@@ -214,7 +217,7 @@ def _shown(name: str, cell: Cell) -> str:
     if name in ("epoch_seconds_median", "epoch_seconds_iqr") and cell.timing_basis == "fit":
         fit = cell.fit_seconds_median if name == "epoch_seconds_median" else cell.fit_seconds_iqr
         return f"{fit:.3f} (fit)"
-    if name in ("fit_seconds_median", "epoch_seconds_median", "epoch_seconds_iqr"):
+    if name in ("epoch_seconds_median", "epoch_seconds_iqr"):
         return "-" if value is None else f"{value:.3f}"
     if name == "timed_runs":
         return str(value) if value else "-"
@@ -261,12 +264,8 @@ def _failure_notes(cells: list[Cell]) -> list[str]:
     return notes
 
 
-def _label(cell: Cell) -> str:
-    return f"TF {cell.tf_version} {cell.device} {cell.protocol} {cell.config}"
-
-
 def _warning_notes(cells: list[Cell]) -> list[str]:
-    return [f"- {_label(cell)}: {warning}" for cell in cells for warning in cell.warnings]
+    return [f"- {cell.label()}: {warning}" for cell in cells for warning in cell.warnings]
 
 
 # Dimensions a run varies on purpose; a split along them needs no note.
@@ -281,6 +280,6 @@ def _split_notes(cells: list[Cell]) -> list[str]:
         for second in cells[index + 1:]:
             field_name = only_difference(first, second)
             if field_name and field_name not in DESIGNED:
-                notes.append(f"- not pooled: {_label(first)} and the same with {HEADERS[field_name]} "
+                notes.append(f"- not pooled: {first.label()} and the same with {HEADERS[field_name]} "
                              f"{getattr(second, field_name)!r} instead of {getattr(first, field_name)!r}")
     return notes
