@@ -19,8 +19,8 @@ import requests
 
 from bench import images
 from bench.datasets import Dataset
-from bench.errors import UsageError, UserError
-from bench.worker import outcomes
+from bench.errors import UsageError, UserError, first_line
+from bench.worker import gpus, outcomes
 from bench.worker.runner import InfrastructureError
 from bench.worker.configurations import ENVIRONMENT
 
@@ -38,6 +38,7 @@ class Host:
     client: docker.DockerClient
     name: str                  # the engine's host name
     engine_id: str
+    engine_version: str | None
 
     def environment(self) -> dict[str, str]:
         """For Docker CLI calls (builds, image copies) aimed at this engine."""
@@ -47,19 +48,20 @@ class Host:
 def connect(given: str | None) -> Host:
     """The engine at a URL (unix://, tcp://, ssh://) or Docker context name; default:
     DOCKER_HOST or the local socket."""
-    base_url = _resolve(given)
+    base_url = resolve(given)
     try:
         client = docker.DockerClient(base_url=base_url, use_ssh_client=base_url.startswith("ssh://"))
         client.ping()
-        engine = client.info()
+        engine, version = client.info(), client.version().get("Version")
     except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
-        reason = (str(error).strip().splitlines() or ["no answer"])[0][:200]
-        raise UserError(f"cannot reach a Docker engine at {given or base_url} ({reason}); start one or "
+        raise UserError(f"cannot reach a Docker engine at {given or base_url} "
+                        f"({first_line(error, 'no answer', 200)}); start one or "
                         "set --host / DOCKER_HOST, or run without Docker: --backend local") from None
-    return Host(given, base_url, client, engine.get("Name", "?"), engine.get("ID", "?"))
+    return Host(given, base_url, client, engine.get("Name", "?"), engine.get("ID", "?"), version)
 
 
-def _resolve(given: str | None) -> str:
+def resolve(given: str | None) -> str:
+    """The engine URL for --host as given; None: DOCKER_HOST or the local socket."""
     if given is None:
         return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     if "://" in given:
@@ -89,7 +91,7 @@ class DockerBackend:
         found = probe(self.client, image)
         self.info = {"backend": self.name, "engine": host.given or host.name, "engine_host": host.base_url,
                      "engine_name": host.name, "engine_id": host.engine_id,
-                     "engine_version": self.client.version().get("Version"), "python_version": found["python"],
+                     "engine_version": host.engine_version, "python_version": found["python"],
                      "tensorflow": found["tensorflow"], **image.describe(),
                      "device": {"kind": "cpu", "name": found.get("cpu_model") or "?"}}
 
@@ -102,27 +104,24 @@ class DockerBackend:
         try:
             return self._execute(spec, staging, slot)
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-            raise InfrastructureError(f"engine {self.info['engine']} stopped answering ({_first_line(error)})") from None
+            raise InfrastructureError(f"engine {self.info['engine']} stopped answering ({first_line(error, 'no detail', 200)})") from None
 
     def _execute(self, spec: dict, staging: str, slot: str | None) -> dict:
         spec = dict(spec, dataset=self.dataset_spec)
         staging = os.path.abspath(staging)  # a relative bind source would name a volume
         os.chmod(staging, 0o777)  # the container runs as the image's unprivileged user
         Path(staging, "spec.json").write_text(json.dumps(spec))
-        gpu = slot
-        info = dict(self.info, gpu_request=gpu)
-        if gpu is not None:
-            described = self.gpus.get(gpu, {})
-            info["device"] = {"kind": "gpu", "name": described.get("name", f"GPU {gpu}"),
-                              "uuid": described.get("uuid")}
+        info = dict(self.info, gpu_request=slot)
+        if slot is not None:
+            info["device"] = gpus.device(self.gpus.get(slot, {}), slot)
         started = time.perf_counter()
         try:
             container = self.client.containers.create(
                 self.image.name, [f"{TRIAL_DIR}/spec.json", f"{TRIAL_DIR}/result.json"],
                 environment=ENVIRONMENT[spec["config"]], network_mode="none",
                 volumes={staging: {"bind": TRIAL_DIR, "mode": "rw"}, **self.dataset_mount},
-                device_requests=[docker.types.DeviceRequest(device_ids=[gpu], capabilities=[["gpu"]])]
-                if gpu is not None else None,
+                device_requests=[docker.types.DeviceRequest(device_ids=[slot], capabilities=[["gpu"]])]
+                if slot is not None else None,
                 mem_limit=self.memory, labels={"io.repro-bench.trial": spec["trial_id"]})
         except docker.errors.APIError as error:
             return _not_started(spec, "ContainerCreateError", error, info, started)
@@ -167,10 +166,7 @@ def container_dataset(dataset: Dataset) -> tuple[dict, dict]:
     if not dataset.mount.stat().st_mode & stat.S_IROTH:
         raise UserError(f"{dataset.mount} is not readable by other users, so the container's "
                         f"unprivileged user cannot read it: chmod a+r {dataset.mount}")
-    target = f"{images.CONTAINER_DATA_DIR}/{dataset.mount.name}"
-    spec = dict(dataset.spec)
-    if "path" in spec:
-        spec["path"] = target
+    target, spec = images.dataset_in_container(dataset)
     return {str(dataset.mount): {"bind": target, "mode": "ro"}}, spec
 
 
@@ -188,10 +184,6 @@ def _not_started(spec: dict, error_type: str, error: Exception, info: dict, star
     result = outcomes.failure(spec, "error", error_type, _explain(error))
     result["runner"] = dict(info, exit_code=None, timed_out=False, wall_seconds=time.perf_counter() - started)
     return result
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or ["no detail"])[0][:200]
 
 
 def _explain(error: docker.errors.APIError) -> str:

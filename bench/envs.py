@@ -108,13 +108,13 @@ def create(envs_root: Path, version: Version, python: str, say=print) -> Environ
     installed = _run([environment_python, "-m", "pip", "freeze", "--disable-pip-version-check"], version)
     freeze = sorted(line for line in installed.splitlines() if line and not line.startswith("#"))
     with tempfile.TemporaryDirectory() as scratch:  # the worker's own probe reads TF's metadata
-        tensorflow = local.probe(environment_python, worker_source.copy_to(Path(scratch)))["tensorflow"]
+        probed = local.probe(environment_python, worker_source.copy_to(Path(scratch)))
+    tensorflow = probed["tensorflow"]
     record = {
         "minor": version.minor,
         "tensorflow": tensorflow,
         "python": python,
-        "python_version": _run([environment_python, "-c", "import platform; print(platform.python_version())"],
-                               version).strip(),
+        "python_version": probed["python"],
         "requirements": list(version.pip),
         "pip_freeze": freeze,
         "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

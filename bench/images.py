@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING
 
 from bench import worker_source
 from bench.catalog import VARIANTS, Version
-from bench.errors import UsageError, UserError
+from bench.errors import UsageError, UserError, first_line
 
 if TYPE_CHECKING:  # only for annotations: docker-py is imported where it is used
     import docker
 
+    from bench.datasets import Dataset
     from bench.docker_backend import Host
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -47,6 +48,15 @@ class WorkerImage:
     def describe(self) -> dict:
         return {"image": self.name, "image_id": self.id, "base_image": self.base_image,
                 "base_image_id": self.base_image_id, "base_repo_digests": list(self.base_repo_digests)}
+
+
+def dataset_in_container(dataset: "Dataset") -> tuple[str, dict]:
+    """Where the dataset file is mounted inside a container, and the spec its worker reads."""
+    target = f"{CONTAINER_DATA_DIR}/{dataset.mount.name}"
+    spec = dict(dataset.spec)
+    if "path" in spec:
+        spec["path"] = target
+    return target, spec
 
 
 def image_name(version: Version, variant: str) -> str:
@@ -130,7 +140,7 @@ def check_base_exists(client: "docker.DockerClient", base: str, version: Version
         raise UserError(f"image {base} (catalog entry for TF {version.minor}) does not exist in its "
                         "registry; fix bench/data/catalog.json or choose another variant") from None
     except docker.errors.APIError as error:
-        raise UserError(f"cannot check image {base} in its registry ({_first_line(error)}); the host "
+        raise UserError(f"cannot check image {base} in its registry ({first_line(error, 'unknown error')}); the host "
                         "may be offline: pull or load it first, or build the cpu-pip variant") from None
 
 
@@ -187,7 +197,3 @@ def _get(client: "docker.DockerClient", name: str):
         return client.images.get(name)
     except docker.errors.ImageNotFound:
         return None
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or ["unknown error"])[0]

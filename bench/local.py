@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench import worker_source
 from bench.errors import UsageError, UserError
-from bench.worker import fingerprint, process
+from bench.worker import fingerprint, gpus, process
 
 
 class LocalBackend:
@@ -31,9 +31,7 @@ class LocalBackend:
         """One trial; on a GPU slot it sees that GPU alone (CUDA_VISIBLE_DEVICES)."""
         if slot is None:
             return process.run(self.python, self.worker_path, spec, staging, self.timeout, self.info)
-        gpu = self.gpus.get(slot, {})
-        info = dict(self.info, gpu_request=slot,
-                    device={"kind": "gpu", "name": gpu.get("name", f"GPU {slot}"), "uuid": gpu.get("uuid")})
+        info = dict(self.info, gpu_request=slot, device=gpus.device(self.gpus.get(slot, {}), slot))
         return process.run(self.python, self.worker_path, spec, staging, self.timeout, info,
                            {"CUDA_VISIBLE_DEVICES": slot})
 

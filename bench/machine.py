@@ -24,8 +24,7 @@ def describe(name: str | None, backends: list) -> dict:
 
 
 def record(tree: Path, name: str | None, backends: list) -> dict:
-    path = tree / FILE
-    before = read_json(str(path)) if path.exists() else None
+    before = load(tree)
     described = describe(name or (before or {}).get("name"), backends)
     if before is not None:
         changed = [field for field in IDENTITY if before.get(field) != described.get(field)]
@@ -33,7 +32,7 @@ def record(tree: Path, name: str | None, backends: list) -> dict:
             raise UserError(f"{tree} was started on another machine ({', '.join(f'{f}: {before.get(f)!r}' for f in changed)}); "
                             "give this machine's results another --out")
         return before
-    write_json_atomic(str(path), described)
+    write_json_atomic(str(tree / FILE), described)
     return described
 
 

@@ -23,7 +23,6 @@ for the whole plan, images already in place on both.
 
 import argparse
 import datetime
-import os
 import statistics
 import subprocess
 import sys
@@ -53,7 +52,6 @@ def measure(make_backend, target: str, repeats: int, settings: dict, dataset) ->
                              tree, say=lambda message: None)
         loop_seconds = time.perf_counter() - started
     process_seconds = [result["runner"]["wall_seconds"] for result in written]
-    kept = written if backend.info["backend"] == "docker" else []
     worker_seconds = [result["timing"].get("worker_seconds", 0.0) for result in written]
     return {
         "backend": backend.info["backend"],
@@ -70,7 +68,7 @@ def measure(make_backend, target: str, repeats: int, settings: dict, dataset) ->
         # Interpreter start and exit (plus container start and removal for docker).
         "median_outside_worker_seconds": statistics.median(
             wall - inside for wall, inside in zip(process_seconds, worker_seconds)),
-        "results": kept,
+        "results": written,
     }
 
 
@@ -127,7 +125,8 @@ def main() -> int:
 def hosts(arguments) -> int:
     """Wall time of one plan on one host, then on two."""
     from private_engine import private_engine
-    first = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    from bench.docker_backend import resolve
+    first = resolve(None)
     plan_options = ["--backend", "docker", "--tf", arguments.tf, "--variant", arguments.variant,
                     "--repeats", str(arguments.repeats), "--epochs", str(arguments.epochs)]
     if arguments.samples:

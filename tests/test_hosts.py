@@ -1,7 +1,6 @@
 """Several Docker hosts share a plan as a work queue; one dies mid-run; nothing is lost."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import time
 
 import pytest
 
-from bench import results
+from bench import docker_backend, results
 from tests.conftest import REPO, bench
 
 sys.path.insert(0, str(REPO / "scripts"))
@@ -27,7 +26,7 @@ def second_engine(docker_engine, tmp_path):
 
 
 def first_engine():
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    return docker_backend.resolve(None)
 
 
 def test_two_hosts_share_the_queue_and_survive_one_dying(second_engine, subset, tmp_path):

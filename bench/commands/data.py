@@ -26,9 +26,7 @@ def main(arguments) -> int:
         say(f"note: {dataset.notice}")
     arguments.out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(dataset.mount, arguments.out / dataset.mount.name)
-    spec = dict(dataset.spec)
-    if "path" in spec:
-        spec["path"] = f"{images.CONTAINER_DATA_DIR}/{dataset.mount.name}"
+    _, spec = images.dataset_in_container(dataset)
     write_json_atomic(str(arguments.out / "dataset.json"), spec)
     print(f"{spec['name']} -> {arguments.out}")
     return 0

@@ -185,13 +185,14 @@ def _fleet(arguments, work_dir: Path, gpu_info: dict[str, dict]):
         if arguments.hosts:
             raise UsageError("--host needs --backend docker")
         lanes, per_machine = _lanes(1, gpu_info, arguments.parallel)
-        if not arguments.tf:
-            local = LocalBackend(arguments.python, arguments.timeout, work_dir, gpu_info)
-            return lambda dataset: Fleet({"local": {0: local}}, lanes, per_machine)
-        envs_root = envs.root(arguments.envs_dir)
-        environments = [envs.require(envs_root, version) for version in catalog.parse_list(arguments.tf)]
-        backends = {f"tf{env.minor}": {0: LocalBackend(env.python, arguments.timeout, work_dir, gpu_info)}
-                    for env in environments}
+        if arguments.tf:  # each version in its own environment (bench envs)
+            envs_root = envs.root(arguments.envs_dir)
+            environments = [envs.require(envs_root, version) for version in catalog.parse_list(arguments.tf)]
+            interpreters = {f"tf{env.minor}": env.python for env in environments}
+        else:
+            interpreters = {"local": arguments.python}
+        backends = {target: {0: LocalBackend(python, arguments.timeout, work_dir, gpu_info)}
+                    for target, python in interpreters.items()}
         return lambda dataset: Fleet(backends, lanes, per_machine)
     from bench import docker_backend, images
     if not arguments.tf:

@@ -62,6 +62,11 @@ def _field_name(header):
     return header.split("[")[0].strip()
 
 
+def device(described, slot):
+    """A trial's device record for the GPU slot it was given (``described``: nvidia-smi's row)."""
+    return {"kind": "gpu", "name": described.get("name", "GPU %s" % slot), "uuid": described.get("uuid")}
+
+
 def _value(key, text):
     if key == "index":
         return int(text)
