@@ -22,8 +22,9 @@ pre.legend { font-size: 0.75rem; color: #444; white-space: pre-wrap; }
 """
 
 
-def render(loaded: list[dict], title: str = "repro-bench results") -> str:
-    cells = build_cells(loaded)
+def render(loaded: list[dict], title: str = "repro-bench results", cells: list | None = None) -> str:
+    """The page; ``cells``: build_cells(loaded), where the caller has them."""
+    cells = build_cells(loaded) if cells is None else cells
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>",
              f"<style>{STYLE}</style></head><body>", f"<h1>{escape(title)}</h1>",
              f'<p class="meta">{len(loaded)} trial files, {len(cells)} cells. '
@@ -38,7 +39,7 @@ def render(loaded: list[dict], title: str = "repro-bench results") -> str:
     for view, heading in (("summary", "Summary: one row per TF version"), ("cells", "Every cell"),
                           ("versions", "Across TF versions: where the same code and seed end up")):
         parts.append(f"<h2>{heading}</h2>")
-        parts.append(tables.html_fragment(views.build(view, loaded)))
+        parts.append(tables.html_fragment(views.build(view, loaded, cells)))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

@@ -26,16 +26,17 @@ BLOCK = re.compile(r"(<!-- generated: (?P<kind>\w+) (?P<path>\S+) -->\n)(?P<body
 
 def expected_files(root: Path) -> dict[Path, str]:
     """Every generated file under ``root`` with the content it should have."""
-    files = {}
+    files, trees = {}, {}
     for trials in sorted((root / "results").glob("**/trials")):
         tree = trials.parent
         loaded = results.load([tree])
-        files[tree / "table.md"] = TABLE_HEADER + _view("cells", loaded)
-        if len({result["spec"]["target"] for result in loaded}) > 1:  # a matrix of versions
-            files[tree / "summary.md"] = TABLE_HEADER + _view("summary", loaded)
-            files[tree / "versions.md"] = TABLE_HEADER + _view("versions", loaded)
-        files[tree / "report.html"] = html_page.render(loaded, title=f"repro-bench: {tree.name}")
         cells = build_cells(loaded)
+        trees[tree.resolve()] = loaded, cells  # README blocks show these trees again
+        files[tree / "table.md"] = TABLE_HEADER + _view("cells", loaded, cells)
+        if len({result["spec"]["target"] for result in loaded}) > 1:  # a matrix of versions
+            files[tree / "summary.md"] = TABLE_HEADER + _view("summary", loaded, cells)
+            files[tree / "versions.md"] = TABLE_HEADER + _view("versions", loaded, cells)
+        files[tree / "report.html"] = html_page.render(loaded, title=f"repro-bench: {tree.name}", cells=cells)
         for device in plots.devices(cells):
             files[tree / "plots" / f"{slug(device)}-verdicts.svg"] = plots.verdict_grid(cells, device)
             files[tree / "plots" / f"{slug(device)}-overhead.svg"] = plots.overhead(cells, device)
@@ -43,7 +44,7 @@ def expected_files(root: Path) -> dict[Path, str]:
     readme = root / "README.md"
     if readme.exists():
         text = readme.read_text()
-        files[readme] = BLOCK.sub(lambda match: match.group(1) + block(root, match) + match.group(5), text)
+        files[readme] = BLOCK.sub(lambda match: match.group(1) + block(root, match, trees) + match.group(5), text)
     return files
 
 
@@ -52,18 +53,20 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _view(view: str, loaded: list[dict]) -> str:
-    return tables.render(views.build(view, loaded), "github")
+def _view(view: str, loaded: list[dict], cells: list) -> str:
+    return tables.render(views.build(view, loaded, cells), "github")
 
 
-def block(root: Path, match: re.Match) -> str:
+def block(root: Path, match: re.Match, trees: dict[Path, tuple[list[dict], list]]) -> str:
+    """A README block's text; ``trees``: the result trees already loaded, with their cells."""
     kind, path = match.group("kind"), root / match.group("path")
-    if kind in ("table", "summary", "versions"):
-        return _view("cells" if kind == "table" else kind, results.load([path]))
+    if kind in ("table", "summary", "versions", "cost"):
+        loaded, cells = trees.get(path.resolve()) or _load(path)
+        if kind == "cost":
+            return cost_summary(path, loaded)
+        return _view("cells" if kind == "table" else kind, loaded, cells)
     if kind == "harness":
         return harness_summary(read_json(str(path)))
-    if kind == "cost":
-        return cost_summary(path)
     raise UserError(f"README.md: unknown generated block kind {kind!r} (known: table, summary, versions, harness, cost)")
 
 
@@ -93,10 +96,14 @@ def harness_summary(measurement: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cost_summary(tree: Path) -> str:
+def _load(tree: Path) -> tuple[list[dict], list]:
+    loaded = results.load([tree])
+    return loaded, build_cells(loaded)
+
+
+def cost_summary(tree: Path, loaded: list[dict]) -> str:
     """What a matrix cost: its environments (environments.json) and its trials."""
     environments = read_json(str(tree / "environments.json"))
-    loaded = results.load([tree])
     started = min(result["started_at"] for result in loaded if result.get("started_at"))
     finished = max(result["finished_at"] for result in loaded if result.get("finished_at"))
     span = datetime.fromisoformat(finished) - datetime.fromisoformat(started)

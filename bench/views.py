@@ -54,12 +54,13 @@ range is shown). "= previous": whether the weights equal those of the previous T
 row of the same config (same code, same seed, same data, same machine)."""
 
 
-def build(view: str, results: list[dict]) -> Table:
-    cells = build_cells(results)
-    if view == "summary":
-        return summary_table(cells, results)
+def build(view: str, results: list[dict], cells: list[Cell] | None = None) -> Table:
+    """One view of the results; ``cells``: build_cells(results), where the caller has them."""
     if view == "versions":
         return versions_table(results)
+    cells = build_cells(results) if cells is None else cells
+    if view == "summary":
+        return summary_table(cells, results)
     return cells_table(cells)
 
 
