@@ -43,12 +43,15 @@ RUN --mount=type=secret,id=pip_ca \
       if [ -s /run/secrets/pip_ca ]; then export PIP_CERT=/run/secrets/pip_ca; fi; \
       python3 -m pip install --no-cache-dir --disable-pip-version-check $TF_PIP; \
     fi
-# An unprivileged user with a home: Keras' cache (~/.keras/datasets) is where MNIST goes.
+# An unprivileged user with a home: Keras' cache (~/.keras/datasets) is where MNIST goes;
+# the CUDA JIT cache (~/.nv/ComputeCache, a persistent volume on GPU hosts) is open to any
+# user, since a new named volume takes this folder's owner and mode.
 ENV HOME=/home/bench \
     PYTHONPATH=/opt/repro-bench \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
-RUN mkdir -p /home/bench/.keras/datasets /results && chown -R 1000:1000 /home/bench /results
+RUN mkdir -p /home/bench/.keras/datasets /home/bench/.nv/ComputeCache /results \
+    && chown -R 1000:1000 /home/bench /results && chmod 1777 /home/bench/.nv/ComputeCache
 USER 1000:1000
 ARG BAKE_MNIST=0
 RUN if [ "$BAKE_MNIST" = 1 ]; then \

@@ -6,6 +6,7 @@ every history metric, first epoch that differs), and what the control cost (timi
 median, IQR and n; overhead against none with a 95 % bootstrap interval).
 """
 
+import hashlib
 import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -53,6 +54,9 @@ class Cell:
     overhead_ci_low: float | None = None
     overhead_ci_high: float | None = None
     overhead_significant: bool | None = None
+    startup_seconds_median: float | None = None   # import, device start, model build
+    cold_start_seconds: float | None = None       # the same for a trial that compiled PTX into an empty CUDA cache
+    outcomes: list = field(default_factory=list)  # digests of the distinct outcomes (run_signature)
     warnings: list = field(default_factory=list)
     errors: list = field(default_factory=list)
 
@@ -61,7 +65,9 @@ class Cell:
 
     def label(self) -> str:
         """How notes and problem lists name a cell."""
-        return f"TF {self.tf_version} {self.device} {self.protocol} {self.config}"
+        stack = f"TF {self.tf_version}" if self.framework == "tf.keras" else self.tf_version
+        workload = "" if self.model == "mlp" else f" {self.model}"
+        return f"{stack} {self.device}{workload} {self.protocol} {self.config}"
 
 
 def device_label(result: dict) -> str:
@@ -132,7 +138,8 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
     cell.errors = [{"trial_id": m["spec"]["trial_id"], "status": m["status"], **m["error"]}
                    for m in members if m["status"] != "ok"]
     runs = ok_runs(members)
-    cell.distinct = len({run_signature(run) for run in runs})
+    cell.outcomes = sorted({hashlib.sha256(run_signature(run).encode()).hexdigest() for run in runs})
+    cell.distinct = len(cell.outcomes)
     if cell.protocol == "in-process":
         pairs = [member["runs"] for member in ok]
         cell.identical = sum(run_signature(first) == run_signature(second) for first, second in pairs)
@@ -160,7 +167,19 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
     elif comparable:
         cell.verdict = "match" if all_identical else "mismatch"
     _timing(cell, runs)
+    _startup(cell, ok)
     return cell
+
+
+def _startup(cell: Cell, ok: list[dict]) -> None:
+    """Start-up time of the trials, and of a cold start (PTX compiled into an empty CUDA
+    cache) apart, so that what a build without kernels for the GPU costs once is seen."""
+    cold = [m["timing"]["startup_seconds"] for m in ok
+            if (m.get("cuda_cache") or {}).get("cold") and "startup_seconds" in m.get("timing", {})]
+    warm = [m["timing"]["startup_seconds"] for m in ok
+            if not (m.get("cuda_cache") or {}).get("cold") and "startup_seconds" in m.get("timing", {})]
+    cell.cold_start_seconds = max(cold) if cold else None
+    cell.startup_seconds_median = stats.summarize(warm).median if warm else None
 
 
 def _divergence(cell: Cell, groups: list[list[dict]]) -> None:

@@ -2,13 +2,13 @@
 
 Every problem is listed, not only the first: unreadable or malformed trial files, planned
 trials without a result, a missing or incomplete machine.json, cells with fewer repeats
-than required, and trials whose seed evidence contradicts their config (seeds/full must
-record their seed, PYTHONHASHSEED=0 and the calls applied; none must record none).
+than required, and trials whose recorded controls contradict their config: each framework's
+own seed call and determinism switches (bench.evidence), none recording none.
 """
 
 from pathlib import Path
 
-from bench import cells, machine, results
+from bench import cells, evidence, machine, results
 from bench.worker.jsonfile import read_json
 
 MACHINE_FIELDS = ("name", "cpu_model", "logical_cpus", "memory_bytes", "os", "kernel", "gpus")
@@ -19,36 +19,8 @@ def problems(paths: list[Path], min_repeats: int) -> list[str]:
     found += _tree_problems(paths, loaded)
     found += _repeat_problems(loaded, min_repeats)
     for result in loaded:
-        found += [f"{result['_source']}: {problem}" for problem in seed_evidence(result)]
+        found += [f"{result['_source']}: {problem}" for problem in evidence.problems(result)]
     return found
-
-
-def seed_evidence(result: dict) -> list[str]:
-    if result["status"] != "ok":
-        return []
-    spec, mechanism = result["spec"], result.get("mechanism", [])
-    hash_seed = result.get("environment", {}).get("PYTHONHASHSEED")
-    if spec["config"] == "none":
-        wrong = []
-        if spec.get("seed") is not None:
-            wrong.append(f"config none records seed {spec['seed']}")
-        if mechanism:
-            wrong.append(f"config none records mechanism {mechanism}")
-        if hash_seed is not None:
-            wrong.append(f"config none ran with PYTHONHASHSEED={hash_seed}")
-        return wrong
-    wrong = []
-    seed = spec.get("seed")
-    if not isinstance(seed, int):
-        wrong.append(f"config {spec['config']} records no seed")
-    elif not any(f"({seed})" in line for line in mechanism):
-        wrong.append(f"config {spec['config']} records no seed call with {seed}")
-    if hash_seed != "0":
-        wrong.append(f"config {spec['config']} ran with PYTHONHASHSEED={hash_seed!r}, not '0'")
-    if spec["config"] == "full" and not any("DETERMINISTIC" in line or "determinism" in line.lower()
-                                            for line in mechanism):
-        wrong.append("config full records no determinism switch")
-    return wrong
 
 
 def _tree_problems(paths: list[Path], loaded: list[dict]) -> list[str]:

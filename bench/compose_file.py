@@ -8,6 +8,7 @@ does the same on the official CPU images for hosts without a GPU.
 
 from bench import images
 from bench.catalog import Version, versions
+from bench.worker import cuda_cache
 
 # The default version set: the whole 2.1-2.8 history of determinism switches, and the newest.
 DEFAULT_SET = ("2.1", "2.2", "2.3", "2.4", "2.5", "2.6", "2.7", "2.8", "2.21")
@@ -21,6 +22,8 @@ HEADER = """\
 #   COMPOSE_PROFILES=cpu docker compose up   host without a GPU: the official CPU images
 #
 # Results: $BENCH_RESULTS/compose-<profile>/ (trials/*.json, table.md); running again resumes.
+# GPU services keep the CUDA JIT cache in a volume per TF version (cuda-cache-tf<minor>), so
+# a build without kernels for the GPU compiles its PTX once, not in every trial.
 # Settings (environment or .env): BENCH_GPU (0), BENCH_REPEATS (5), BENCH_EPOCHS (3),
 # BENCH_RESULTS (./results), BENCH_USER (1000:1000; must be able to write BENCH_RESULTS,
 # e.g. BENCH_USER=$(id -u):$(id -g)), PIP_CA_BUNDLE (extra CA for pip inside builds).
@@ -81,6 +84,7 @@ def render(minors: tuple[str, ...] = DEFAULT_SET) -> str:
             previous = _service_name(minor, profile)
         parts.append(_report_service(profile, previous))
     parts.append(FOOTER)
+    parts.extend(f"  {_cache_volume(minor)}:\n" for minor in minors)
     return "".join(parts)
 
 
@@ -92,6 +96,12 @@ def _trial_service(version: Version, profile: str, after: str) -> str:
     arguments = images.build_arguments(version, profile)
     target = f"tf{version.minor}-{profile}"
     anchors = "[*trials, *gpu]" if profile == "gpu" else "*trials"
+    cuda = ""
+    if profile == "gpu":  # the PTX a build compiles at start-up on a newer GPU: compiled once, kept
+        cache = images.CONTAINER_CUDA_CACHE_DIR
+        cuda = (f"\n      CUDA_CACHE_PATH: {cache}\n      CUDA_CACHE_MAXSIZE: \"{cuda_cache.MAXSIZE}\"\n"
+                f"    volumes:\n      - ${{BENCH_RESULTS:-./results}}:/results\n"
+                f"      - dataset:{images.CONTAINER_DATA_DIR}:ro\n      - {_cache_volume(version.minor)}:{cache}")
     return f"""
   {_service_name(version.minor, profile)}:
     <<: {anchors}
@@ -104,13 +114,17 @@ def _trial_service(version: Version, profile: str, after: str) -> str:
         VARIANT: "{arguments['VARIANT']}"
     image: {images.image_name(version, profile)}
     environment:
-      BENCH_IMAGE: {images.image_name(version, profile)}
+      BENCH_IMAGE: {images.image_name(version, profile)}{cuda}
     command: [--out, /results/compose-{profile}, --target, {target}, --dataset-spec, {DATA_SPEC},
               --repeats, "${{BENCH_REPEATS:-5}}", --epochs, "${{BENCH_EPOCHS:-3}}"]
     depends_on:
       {after}:
         condition: service_completed_successfully
 """
+
+
+def _cache_volume(minor: str) -> str:
+    return f"cuda-cache-tf{minor}"
 
 
 def _report_service(profile: str, after: str) -> str:

@@ -1,10 +1,12 @@
 """Docker backend: every trial is a fresh container of its TF version's worker image.
 
 The container gets the config's environment, no network, the trial's folder and the data
-through bind mounts, one GPU by id (device_requests) when asked, and a timeout after which
-it is killed. Exit codes, OOM kills, start failures and timeouts become result rows.
+through bind mounts, one GPU by id (device_requests) and a persistent CUDA JIT cache (a
+named volume per image, GPU model and driver) when asked, and a timeout after which it is
+killed. Exit codes, OOM kills, start failures and timeouts become result rows.
 """
 
+import hashlib
 import json
 import os
 import stat
@@ -20,7 +22,7 @@ import requests
 from bench import images
 from bench.datasets import Dataset
 from bench.errors import UsageError, UserError, first_line
-from bench.worker import gpus, outcomes
+from bench.worker import cuda_cache, gpus, outcomes
 from bench.worker.runner import InfrastructureError
 from bench.worker.configurations import ENVIRONMENT
 
@@ -84,8 +86,8 @@ class DockerBackend:
     name = "docker"
 
     def __init__(self, host: Host, image: images.WorkerImage, dataset: Dataset,
-                 timeout: float, memory: str | None = None, gpus: dict[str, dict] | None = None):
-        self.host, self.client, self.image, self.timeout, self.memory = host, host.client, image, timeout, memory
+                 memory: str | None = None, gpus: dict[str, dict] | None = None):
+        self.host, self.client, self.image, self.memory = host, host.client, image, memory
         self.gpus = gpus or {}  # slot (GPU index or UUID) -> what nvidia-smi says of it
         self.dataset_mount, self.dataset_spec = container_dataset(dataset)
         found = probe(self.client, image)
@@ -95,49 +97,78 @@ class DockerBackend:
                      "tensorflow": found["tensorflow"], **image.describe(),
                      "device": {"kind": "cpu", "name": found.get("cpu_model") or "?"}}
 
-    def execute(self, spec: dict, staging: str, slot: str | None = None) -> dict:
+    def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
         """One trial in a fresh container; on a GPU slot it gets that GPU alone (device_ids).
 
         Raises InfrastructureError where the engine fails rather than the trial: it stops
         answering, or the container is killed by a signal that neither the timeout nor a
         memory limit explains (an engine shutting down stops its containers that way)."""
         try:
-            return self._execute(spec, staging, slot)
+            return self._execute(spec, staging, slot, timeout)
         except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
             raise InfrastructureError(f"engine {self.info['engine']} stopped answering ({first_line(error, 'no detail', 200)})") from None
 
-    def _execute(self, spec: dict, staging: str, slot: str | None) -> dict:
+    def _execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
         spec = dict(spec, dataset=self.dataset_spec)
         staging = os.path.abspath(staging)  # a relative bind source would name a volume
         os.chmod(staging, 0o777)  # the container runs as the image's unprivileged user
         Path(staging, "spec.json").write_text(json.dumps(spec))
         info = dict(self.info, gpu_request=slot)
-        if slot is not None:
-            info["device"] = gpus.device(self.gpus.get(slot, {}), slot)
         started = time.perf_counter()
         try:
-            container = self.client.containers.create(
-                self.image.name, [f"{TRIAL_DIR}/spec.json", f"{TRIAL_DIR}/result.json"],
-                environment=ENVIRONMENT[spec["config"]], network_mode="none",
-                volumes={staging: {"bind": TRIAL_DIR, "mode": "rw"}, **self.dataset_mount},
-                device_requests=[docker.types.DeviceRequest(device_ids=[slot], capabilities=[["gpu"]])]
-                if slot is not None else None,
-                mem_limit=self.memory, labels={"io.repro-bench.trial": spec["trial_id"]})
+            options = self.container_options(spec, staging, slot)
+            if slot is not None:
+                info["device"] = gpus.device(self.gpus.get(slot, {}), slot)
+                info["cuda_cache_volume"] = next(name for name, mount in options["volumes"].items()
+                                                 if mount["bind"] == images.CONTAINER_CUDA_CACHE_DIR)
+            container = self.client.containers.create(**options)
         except docker.errors.APIError as error:
             return _not_started(spec, "ContainerCreateError", error, info, started)
         try:
-            return self._run(container, spec, staging, started, info)
+            return self._run(container, spec, staging, started, info, timeout)
         finally:
             container.remove(force=True)
 
-    def _run(self, container, spec: dict, staging: str, started: float, info: dict) -> dict:
+    def container_options(self, spec: dict, staging: str, slot: str | None) -> dict:
+        """What a trial's container is created with (docker-py's containers.create keywords).
+
+        On a GPU slot: that GPU alone, and a persistent CUDA JIT cache for this image, GPU
+        model and driver (a named volume), so the PTX that builds without kernels for this
+        GPU compile at start-up is compiled by the first trial only."""
+        environment = dict(ENVIRONMENT[spec["config"]])
+        volumes = {staging: {"bind": TRIAL_DIR, "mode": "rw"}, **self.dataset_mount}
+        device_requests = None
+        if slot is not None:
+            device_requests = [docker.types.DeviceRequest(device_ids=[slot], capabilities=[["gpu"]])]
+            volumes[self.cuda_cache_volume(self.gpus.get(slot, {}))] = {"bind": images.CONTAINER_CUDA_CACHE_DIR,
+                                                                       "mode": "rw"}
+            environment.update(cuda_cache.settings(images.CONTAINER_CUDA_CACHE_DIR))
+        return {"image": self.image.name, "command": [f"{TRIAL_DIR}/spec.json", f"{TRIAL_DIR}/result.json"],
+                "environment": environment, "network_mode": "none", "volumes": volumes,
+                "device_requests": device_requests, "mem_limit": self.memory,
+                "labels": {"io.repro-bench.trial": spec["trial_id"]}}
+
+    def cuda_cache_volume(self, described: dict) -> str:
+        """The named volume holding the CUDA cache of this image on this GPU model and driver
+        (created on first use, kept between trials and runs)."""
+        key = "\0".join([self.image.id, described.get("name") or "?", described.get("driver") or "?"])
+        name = f"repro-bench-cuda-cache-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+        labels = {"io.repro-bench.cuda-cache": "1", "io.repro-bench.image": self.image.id,
+                  "io.repro-bench.gpu": described.get("name") or "?", "io.repro-bench.driver": described.get("driver") or "?"}
+        try:
+            self.client.volumes.get(name)
+        except docker.errors.NotFound:
+            self.client.volumes.create(name, labels=labels)
+        return name
+
+    def _run(self, container, spec: dict, staging: str, started: float, info: dict, timeout: float) -> dict:
         try:
             container.start()
         except docker.errors.APIError as error:
             return _not_started(spec, "ContainerStartError", error, info, started)
         timed_out, exit_code = False, None
         try:
-            exit_code = container.wait(timeout=self.timeout)["StatusCode"]
+            exit_code = container.wait(timeout=timeout)["StatusCode"]
         except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
             # Over a Unix socket a read timeout arrives as a ConnectionError: ask the engine
             # whether it is alive to tell the trial's timeout from a dead host.
@@ -154,7 +185,7 @@ class DockerBackend:
             info = dict(info, container_seconds=lifetime, docker_overhead_seconds=wall_seconds - lifetime)
         log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
         result = outcomes.finish(spec, Path(staging, "result.json"), exit_code, timed_out, wall_seconds,
-                                 log, info, self.timeout, oom_killed=oom_killed)
+                                 log, info, timeout, oom_killed=oom_killed)
         if result["status"] == "error" and exit_code in KILLED_FROM_OUTSIDE and not oom_killed:
             raise InfrastructureError(f"the container on {self.info['engine']} was killed from outside "
                                       f"(exit status {exit_code}) without a result")

@@ -37,9 +37,13 @@ def render(loaded: list[dict], title: str = "repro-bench results", cells: list |
             parts.append(_inline(plots.overhead(cells, device)))
         parts.append("</div>")
     for view, heading in (("summary", "Summary: one row per TF version"), ("cells", "Every cell"),
-                          ("versions", "Across TF versions: where the same code and seed end up")):
+                          ("versions", "Across TF versions: where the same code and seed end up"),
+                          ("devices", "Across device models: the same cell on several GPUs")):
+        table = views.build(view, loaded, cells)
+        if view == "devices" and not table.rows:
+            continue  # one device model: nothing to compare
         parts.append(f"<h2>{heading}</h2>")
-        parts.append(tables.html_fragment(views.build(view, loaded, cells)))
+        parts.append(tables.html_fragment(table))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

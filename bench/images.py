@@ -2,8 +2,8 @@
 
 Variants: ``gpu`` and ``cpu`` start FROM the official ``tensorflow/tensorflow`` image of
 that version; ``cpu-pip`` starts FROM ``python:<X.Y>-slim`` and pip-installs the CPU build
-with the catalog's pins. An image is reused while its worker code is current (a label
-holds the digest of the worker sources) and rebuilt otherwise.
+with the catalog's pins. An image is reused while it is current (a label holds the digest
+of the worker sources and the Dockerfile) and rebuilt otherwise.
 
 (docker-py is imported where it is used: the naming functions serve compose.yaml too.)
 Builds go through the Docker CLI with BuildKit, not docker-py: docker-py speaks only the
@@ -11,6 +11,7 @@ classic builder, which has no build secrets (the optional CA bundle needs one). 
 else (inspecting, running, logs) is docker-py.
 """
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -34,6 +35,9 @@ WORKER_REPOSITORY = "repro-bench/worker"
 DIGEST_LABEL = "io.repro-bench.worker-sha256"
 # Inside the image: Keras' cache folder, where datasets are mounted (HOME is /home/bench).
 CONTAINER_DATA_DIR = "/home/bench/.keras/datasets"
+# Inside the image: where a persistent CUDA JIT cache is mounted (Dockerfile: mode 1777, so a
+# new named volume takes that mode and any user the container runs as can fill it).
+CONTAINER_CUDA_CACHE_DIR = "/home/bench/.nv/ComputeCache"
 BUILD_LOG_LINES = 25
 
 
@@ -83,7 +87,7 @@ def ensure(host: "Host", version: Version, variant: str, *, rebuild: bool = Fals
         base = base_image(version, variant)
         check_base_exists(host.client, base, version)
         say(f"building {name} from {base} on {host.given or host.base_url} ...")
-        build(name, build_arguments(version, variant), {DIGEST_LABEL: worker_source.digest()}, ca_bundle,
+        build(name, build_arguments(version, variant), {DIGEST_LABEL: content_digest()}, ca_bundle,
               host.environment())
     return describe(host, name, version, variant)
 
@@ -107,7 +111,12 @@ def ensure_everywhere(hosts: list["Host"], version: Version, variant: str, *, re
 def current(host: "Host", name: str) -> bool:
     """The image exists on that engine and holds the current worker code."""
     image = _get(host.client, name)
-    return image is not None and image.labels.get(DIGEST_LABEL) == worker_source.digest()
+    return image is not None and image.labels.get(DIGEST_LABEL) == content_digest()
+
+
+def content_digest() -> str:
+    """What an image is built from that the suite controls: the worker side and the Dockerfile."""
+    return hashlib.sha256(worker_source.digest().encode() + DOCKERFILE.read_bytes()).hexdigest()
 
 
 def copy(name: str, source: "Host", target: "Host") -> bool:

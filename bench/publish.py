@@ -4,6 +4,7 @@
 * compose.yaml, from the catalog;
 * ``summary.md`` and ``versions.md`` beside it where a tree holds several TF versions;
 * ``report.html`` (self-contained page) and ``plots/<device>-{verdicts,overhead}.svg``;
+* ``results/devices.md`` where cells were measured on several device models (across trees);
 * blocks in README.md between ``<!-- generated: KIND PATH -->`` and ``<!-- /generated -->``:
   ``table``, ``summary`` or ``versions`` of ``results/<tree>``, or ``harness results/harness/<x>.json``.
 
@@ -40,6 +41,11 @@ def expected_files(root: Path) -> dict[Path, str]:
         for device in plots.devices(cells):
             files[tree / "plots" / f"{slug(device)}-verdicts.svg"] = plots.verdict_grid(cells, device)
             files[tree / "plots" / f"{slug(device)}-overhead.svg"] = plots.overhead(cells, device)
+    everything = [result for loaded, _ in trees.values() for result in loaded]
+    across = views.devices_table(build_cells(everything)) if everything else None
+    if across is not None and across.rows:  # the same cells measured on several GPU models
+        files[root / "results" / "devices.md"] = TABLE_HEADER.replace("in this folder", "under results/") + \
+            tables.render(across, "github")
     files[root / "compose.yaml"] = compose_file.render()
     readme = root / "README.md"
     if readme.exists():

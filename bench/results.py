@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
+from bench import upgrade
 from bench.errors import UsageError, UserError
-from bench.worker import SCHEMA_VERSION
+from bench.worker import SCHEMA_VERSION, controls
 from bench.worker.jsonfile import read_json
 from bench.worker.outcomes import STATUSES
 from bench.worker.plan import PROTOCOL_RUNS
@@ -41,6 +42,11 @@ def scan(paths: list[Path]) -> tuple[list[dict], list[str]]:
         except (OSError, ValueError) as error:
             problems.append(f"{file}: not readable JSON ({error})")
             continue
+        try:
+            document = upgrade.to_current(document) if isinstance(document, dict) else document
+        except upgrade.UpgradeError as error:
+            problems.append(f"{file}: {error}")
+            continue
         found = problems_of(document)
         if found:
             problems.append(f"{file}: {'; '.join(found)}")
@@ -63,7 +69,7 @@ def problems_of(document) -> list[str]:
     if not isinstance(document, dict):
         return ["not a JSON object"]
     if document.get("schema_version") != SCHEMA_VERSION:
-        return [f"schema_version is {document.get('schema_version')!r}, this code reads {SCHEMA_VERSION}"]
+        return [f"schema_version is {document.get('schema_version')!r}, this code reads 1 to {SCHEMA_VERSION}"]
     problems = [f"missing field {field!r}" for field in ("spec", "status", "runs", "error")
                 if field not in document]
     if problems:
@@ -85,5 +91,17 @@ def problems_of(document) -> list[str]:
                     problems.append(f"runs[{index}].{field} missing or not {kind.__name__}")
     elif not isinstance(document["error"], dict):
         problems.append(f"a {status} trial needs an error object")
+    problems += _mechanism_problems(document.get("mechanism", []))
     return problems
+
+
+def _mechanism_problems(mechanism) -> list[str]:
+    if not isinstance(mechanism, list):
+        return ["mechanism is not a list"]
+    for index, entry in enumerate(mechanism):
+        if not isinstance(entry, dict) or any(name not in entry for name in controls.FIELDS):
+            return [f"mechanism[{index}] is not an entry with {', '.join(controls.FIELDS)}"]
+        if entry["role"] not in controls.ROLES or entry["how"] not in controls.HOWS or entry["when"] not in controls.WHEN:
+            return [f"mechanism[{index}] has an unknown role, how or when: {entry}"]
+    return []
 

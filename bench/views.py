@@ -4,7 +4,9 @@
 * summary  one row per TF version x device: every config's verdict side by side, the
            mechanism each config applied, and what control cost;
 * versions one row per TF version x config: where the same code and seed end up (final
-           val_loss, val_accuracy, weights digest) and whether the previous version agrees.
+           val_loss, val_accuracy, weights digest) and whether the previous version agrees;
+* devices  one row per cell measured on several device models (GPUs): each model's
+           verdict and outcome, and whether the outcomes are bit-identical across models.
 """
 
 from dataclasses import asdict
@@ -15,7 +17,7 @@ from bench.tables import Table
 from bench.worker.configurations import CONFIGS
 from bench.worker.installed import version_tuple
 
-VIEWS = ("cells", "summary", "versions")
+VIEWS = ("cells", "summary", "versions", "devices")
 HEADERS = {"tf_version": "TF", "device": "device", "image": "image", "framework": "framework",
            "model": "model", "dataset": "dataset", "epochs": "epochs", "samples": "samples",
            "batch_size": "batch", "protocol": "protocol", "config": "config", "trials": "trials",
@@ -47,6 +49,13 @@ Legend: each config column shows identical k/n and the verdict of the process pr
 re-seeding before each model). seed API and determinism are what the trials recorded applying.
 Overheads: median steady-state epoch time relative to none (process protocol); ns = the
 95 % bootstrap interval contains 1 (see the cells table for intervals)."""
+DEVICES_LEGEND = """\
+Legend: one row per cell (version, workload, protocol, config) measured on several device
+models. Each device: identical k/n of its own trials and its outcome (digest of the
+histories and final weights; "varies" where its own trials differ). Identical across
+devices: yes = every device reproduced itself and all gave the same bits; no = each
+reproduced itself but the models differ; - = cannot say (a device's own trials differ).
+Determinism is promised only on one GPU model: "no" is expected, "yes" is a finding."""
 VERSIONS_LEGEND = """\
 Legend: final val_loss and val_accuracy and the sha256 of the final weights (first 12 hex
 digits) of the process-protocol trials; "varies" where the trials of a config differ (the
@@ -61,6 +70,8 @@ def build(view: str, results: list[dict], cells: list[Cell] | None = None) -> Ta
     cells = build_cells(results) if cells is None else cells
     if view == "summary":
         return summary_table(cells, results)
+    if view == "devices":
+        return devices_table(cells)
     return cells_table(cells)
 
 
@@ -72,7 +83,8 @@ def cells_table(cells: list[Cell]) -> Table:
     rows = [[_shown(name, cell) for name in columns] for cell in cells]
     return Table(headers=[_header(name, cells) for name in columns], rows=rows,
                  records=[asdict(cell) for cell in cells], caption=_caption(cells, shown),
-                 legend=CELLS_LEGEND, notes=_failure_notes(cells) + _warning_notes(cells) + _split_notes(cells))
+                 legend=CELLS_LEGEND, notes=_failure_notes(cells) + _warning_notes(cells) + _cold_start_notes(cells)
+                 + _split_notes(cells))
 
 
 def summary_table(cells: list[Cell], results: list[dict]) -> Table:
@@ -134,9 +146,53 @@ def versions_table(results: list[dict]) -> Table:
     return Table(headers=headers, rows=rows, records=records, legend=VERSIONS_LEGEND)
 
 
+def devices_table(cells: list[Cell]) -> Table:
+    """Cells that differ only in the device model, side by side."""
+    groups: dict[tuple, list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault(tuple(getattr(cell, name) for name in DEVICE_LINEAGE) + (cell.config,), []).append(cell)
+    across = [members for members in groups.values() if len({cell.device for cell in members}) > 1]
+    shown = [name for name in _key_columns([n for n in DEVICE_LINEAGE if n != "tf_version"], [c for m in across for c in m])]
+    headers = [_header("tf_version", [c for m in across for c in m]), *(HEADERS[name] for name in shown), "config",
+               "devices", "each device: identical, outcome", "identical across devices"]
+    rows, records = [], []
+    for members in across:
+        first = members[0]
+        same = _identical_across(members)
+        rows.append([first.tf_version, *(_shown(name, first) for name in shown), first.config,
+                     str(len({cell.device for cell in members})),
+                     "; ".join(f"{cell.device}: {cell.identical}/{cell.trials} {_outcome(cell)}" for cell in members),
+                     "-" if same is None else "yes" if same else "no"])
+        records.append({**{name: getattr(first, name) for name in DEVICE_LINEAGE}, "config": first.config,
+                        "devices": {cell.device: {"identical": cell.identical, "trials": cell.trials,
+                                                  "verdict": cell.verdict, "outcomes": cell.outcomes}
+                                    for cell in members},
+                        "identical_across_devices": same})
+    notes = [] if across else ["- no cell was measured on more than one device model"]
+    return Table(headers=headers, rows=rows, records=records, legend=DEVICES_LEGEND, notes=notes)
+
+
+def _identical_across(members: list[Cell]) -> bool | None:
+    """True: every device reproduced itself and all gave the same outcome; None: cannot say
+    (a device's own trials differ, or none succeeded)."""
+    if any(len(cell.outcomes) != 1 for cell in members):
+        return None
+    return len({cell.outcomes[0] for cell in members}) == 1
+
+
+def _outcome(cell: Cell) -> str:
+    if not cell.outcomes:
+        return cell.verdict
+    return cell.outcomes[0][:12] if len(cell.outcomes) == 1 else f"varies ({len(cell.outcomes)})"
+
+
 def _key_columns(names, cells: list[Cell]) -> list[str]:
     """The key fields a table shows as columns: the essential ones and those that vary."""
     return [name for name in names if name in ALWAYS_SHOWN or len({getattr(cell, name) for cell in cells}) > 1]
+
+
+# What must agree for two cells to be the same measurement on two device models.
+DEVICE_LINEAGE = tuple(name for name in KEY_FIELDS if name != "device")
 
 
 def _header(name: str, cells: list[Cell]) -> str:
@@ -161,13 +217,13 @@ def _recorded_mechanisms(results: list[dict]) -> dict[tuple, tuple[str, str]]:
     for result in results:
         if result["spec"]["config"] != "full" or not result["mechanism"]:
             continue
-        lines = result["mechanism"]
-        seed = next((line for line in lines if "seed" in line and "PYTHONHASHSEED" not in line), "")
-        switches = [line.split(" (")[0] for line in lines
-                    if "seed" not in line and "PYTHONHASHSEED" not in line and "CUDNN" not in line]
+        entries = result["mechanism"]
+        seeds = [entry["name"] for entry in entries if entry["role"] == "seed"]
+        # TF_CUDNN_*: set beside TF_DETERMINISTIC_OPS on older TF; the row names the switch.
+        switches = [entry["text"] for entry in entries
+                    if entry["role"] == "determinism" and not entry["name"].startswith("TF_CUDNN")]
         found[_result_group(result)] = (
-            "random + numpy + tf.random.set_seed" if seed.startswith("random.seed") else
-            seed.split("(")[0] or "?",
+            "random + numpy + tf.random.set_seed" if seeds[:1] == ["random.seed"] else seeds[0] if seeds else "?",
             "; ".join(switches) or "?")
     return found
 
@@ -262,6 +318,18 @@ def _failure_notes(cells: list[Cell]) -> list[str]:
         for error in cell.errors:
             message = error["message"].strip().splitlines()[0][:200] if error["message"].strip() else ""
             notes.append(f"- {error['trial_id']}: {error['status']}, {error['type'].rsplit('.', 1)[-1]}: {message}")
+    return notes
+
+
+def _cold_start_notes(cells: list[Cell]) -> list[str]:
+    notes = []
+    for cell in cells:
+        if cell.cold_start_seconds is not None:
+            warm = (f", against {cell.startup_seconds_median:.1f} s (median) with the cache filled"
+                    if cell.startup_seconds_median is not None else "")
+            notes.append(f"- {cell.label()}: a trial compiled PTX into an empty CUDA cache: start-up "
+                         f"{cell.cold_start_seconds:.1f} s (import, device start, model build){warm}; paid once "
+                         "per image, GPU model and driver, never in the epoch times")
     return notes
 
 

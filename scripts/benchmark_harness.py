@@ -48,8 +48,9 @@ def measure(make_backend, target: str, repeats: int, settings: dict, dataset) ->
         backend = make_backend(Path(tree.staging))
         trials = plan.build([target], list(CONFIGS), {"process": repeats})
         started = time.perf_counter()
-        written = runner.run(trials, settings, dataset.spec, lambda spec, staging, slot: backend.execute(spec, staging),
-                             tree, say=lambda message: None)
+        written = runner.run(trials, settings, dataset.spec,
+                             lambda spec, staging, slot, timeout: backend.execute(spec, staging, None, timeout),
+                             tree, say=lambda message: None, timeout=3600)
         loop_seconds = time.perf_counter() - started
     process_seconds = [result["runner"]["wall_seconds"] for result in written]
     worker_seconds = [result["timing"].get("worker_seconds", 0.0) for result in written]
@@ -88,7 +89,7 @@ def main() -> int:
         return hosts(arguments)
     settings = plan.settings(epochs=arguments.epochs, samples=arguments.samples)
     dataset = datasets.resolve("auto", None, say=lambda message: None)
-    local = measure(lambda work: LocalBackend(arguments.python, 3600, work), "local",
+    local = measure(lambda work: LocalBackend(arguments.python, work), "local",
                     arguments.repeats, settings, dataset)
     local.pop("results")
     measurement = {
@@ -104,7 +105,7 @@ def main() -> int:
         version = catalog.lookup(arguments.tf)
         host = docker_backend.connect(None)
         image = images.ensure(host, version, arguments.variant)
-        container = measure(lambda work: docker_backend.DockerBackend(host, image, dataset, 3600),
+        container = measure(lambda work: docker_backend.DockerBackend(host, image, dataset),
                             f"tf{version.minor}-{arguments.variant}", arguments.repeats, settings, dataset)
         container["image"] = image.name
         measurement["docker"] = container

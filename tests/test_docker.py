@@ -92,6 +92,7 @@ def test_a_gpu_request_without_nvidia_runtime_is_an_error_row(docker_engine, sub
         assert result["error"]["type"] == "ContainerStartError"
         assert "NVIDIA Container Toolkit" in result["error"]["message"]
         assert result["runner"]["gpu_request"] == "0"
+        assert result["runner"]["cuda_cache_volume"].startswith("repro-bench-cuda-cache-")
 
 
 def test_unreachable_engine_suggests_the_local_backend(tmp_path):
@@ -167,3 +168,45 @@ def test_dockerfile_is_hadolint_clean():
     for dockerfile in (REPO / "Dockerfile", REPO / "scripts" / "standin" / "python-slim.Dockerfile"):
         done = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True)
         assert done.returncode == 0, done.stdout
+
+
+def test_gpu_trials_keep_a_persistent_cuda_cache_per_image_gpu_model_and_driver(container_run, docker_engine, subset):
+    """What a GPU trial's container is created with (no NVIDIA runtime here, so it is created
+    and inspected through docker-py, not started): that GPU, CUDA_CACHE_PATH and a raised
+    CUDA_CACHE_MAXSIZE, and a named volume there that any user of the image can fill."""
+    from bench import docker_backend
+    from bench.worker import cuda_cache
+    host = docker_backend.connect(None)
+    image = images.ensure(host, lookup("2.21"), "cpu")
+    h100 = {"name": "NVIDIA H100 80GB HBM3", "driver": "580.159.04"}
+    backend = docker_backend.DockerBackend(host, image, subset, gpus={"0": h100, "1": dict(h100, driver="590.1")})
+    spec = {"trial_id": "cache-check", "config": "full"}
+    containers = [docker_engine.containers.create(**backend.container_options(spec, "/tmp", slot)) for slot in "01"]
+    try:
+        for container in containers:
+            container.reload()
+            environment = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+            assert environment["CUDA_CACHE_PATH"] == images.CONTAINER_CUDA_CACHE_DIR
+            assert environment["CUDA_CACHE_MAXSIZE"] == str(cuda_cache.MAXSIZE) == "4294967296"
+            assert environment["PYTHONHASHSEED"] == "0"
+            [request] = container.attrs["HostConfig"]["DeviceRequests"]
+            assert request["Capabilities"] == [["gpu"]]
+        volumes = [[m for m in c.attrs["Mounts"] if m["Type"] == "volume"] for c in containers]
+        assert all(len(found) == 1 and found[0]["Destination"] == images.CONTAINER_CUDA_CACHE_DIR for found in volumes)
+        first, second = (found[0]["Name"] for found in volumes)
+        assert first != second  # another driver: another cache
+        assert first == backend.cuda_cache_volume(h100)  # the same image, GPU and driver: the same cache
+        assert docker_engine.volumes.get(first).attrs["Labels"]["io.repro-bench.gpu"] == "NVIDIA H100 80GB HBM3"
+        # A new volume takes the image folder's mode: another user (compose's BENCH_USER) can fill it.
+        probe = ("import os; p = os.environ['CUDA_CACHE_PATH']; open(p + '/entry', 'w').write('x'); "
+                 "print(oct(os.stat(p).st_mode & 0o7777))")
+        output = docker_engine.containers.run(image.name, entrypoint=["python3", "-c", probe], user="4321:4321",
+                                              environment={"CUDA_CACHE_PATH": images.CONTAINER_CUDA_CACHE_DIR},
+                                              volumes={first: {"bind": images.CONTAINER_CUDA_CACHE_DIR, "mode": "rw"}},
+                                              network_mode="none", remove=True)
+        assert output.decode().strip() == "0o1777"
+    finally:
+        for container in containers:
+            container.remove(force=True)
+        for volume in docker_engine.volumes.list(filters={"label": "io.repro-bench.cuda-cache=1"}):
+            volume.remove(force=True)

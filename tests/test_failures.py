@@ -24,11 +24,11 @@ def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, s
     trials = plan.build(["local"], ["seeds"], {"process": 2})
     failing = ImpossibleTrial(*trials[0]._replace(trial_id="local--process--seeds--bad"))
     tree = ResultTree(tmp_path)
-    backend = LocalBackend(sys.executable, timeout=300, work_dir=Path(tree.staging))
+    backend = LocalBackend(sys.executable, work_dir=Path(tree.staging))
     settings = plan.settings(epochs=1, samples=500)
     lines = []
     runner.run([failing, *trials], settings, subset.spec, backend.execute, tree, say=lines.append,
-               lanes=[[None]])
+               lanes=[[None]], timeout=300)
     loaded = {r["spec"]["trial_id"]: r for r in results.load([tmp_path])}
     assert len(loaded) == 3
     bad = loaded["local--process--seeds--bad"]
@@ -58,7 +58,7 @@ def test_a_trial_past_its_timeout_is_killed_and_recorded(tmp_path, subset):
 
 def test_a_killed_worker_is_described_by_its_signal(tmp_path):
     killed = subprocess.run([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
-    spec = plan.Trial("t", "local", "process", "none", 1).spec(plan.settings(), {"name": "x"})
+    spec = plan.Trial("t", "local", "process", "none", 1, None, None).spec(plan.settings(), {"name": "x"})
     result = outcomes.finish(spec, tmp_path / "absent.json", exit_code=killed.returncode, timed_out=False,
                              wall_seconds=0.1, log="last words\n", runner_info={}, timeout_seconds=10)
     assert result["status"] == "error"

@@ -31,13 +31,16 @@ def test_backend_reproduces_under_seeds_and_full(keras3_python, subset, tmp_path
     for result in loaded.values():
         assert result["environment"]["KERAS_BACKEND"] == backend
         assert result["software"]["keras_backend"] == backend
-    seeds, full = loaded["seeds"]["mechanism"], loaded["full"]["mechanism"]
-    assert "keras.utils.set_random_seed(42) (before each model)" in seeds
-    expected = {"jax": ["XLA_FLAGS=--xla_gpu_deterministic_ops=true (set before import)"],
-                "torch": ["CUBLAS_WORKSPACE_CONFIG=:4096:8 (set before import)",
-                          "torch.use_deterministic_algorithms(True)", "torch.backends.cudnn.benchmark = False"],
-                "tensorflow": ["tf.config.experimental.enable_op_determinism()"]}[backend]
+    seeds = [(entry["text"], entry["when"]) for entry in loaded["seeds"]["mechanism"]]
+    full = [(entry["text"], entry["when"]) for entry in loaded["full"]["mechanism"]]
+    assert ("keras.utils.set_random_seed(42)", "before each model") in seeds
+    expected = {"jax": [("XLA_FLAGS=--xla_gpu_deterministic_ops=true", "before import")],
+                "torch": [("CUBLAS_WORKSPACE_CONFIG=:4096:8", "before import"),
+                          ("torch.use_deterministic_algorithms(True)", "after import"),
+                          ("torch.backends.cudnn.benchmark = False", "after import")],
+                "tensorflow": [("tf.config.experimental.enable_op_determinism()", "after import")]}[backend]
     assert [line for line in full if line not in seeds] == expected
+    assert bench("check", tmp_path).returncode == 0  # each backend's own switches are accepted
     if backend == "jax":
         assert "--xla_gpu_deterministic_ops=true" in loaded["full"]["environment"]["XLA_FLAGS"]
         assert not (loaded["seeds"]["environment"]["XLA_FLAGS"] or "").count("deterministic")

@@ -79,6 +79,11 @@ def test_pinning_gives_each_trial_one_gpu(fake_nvidia_smi, subset, tmp_path):
         assert result["environment"]["CUDA_VISIBLE_DEVICES"] == "0"
         assert result["runner"]["gpu_request"] == "0"
         assert result["device"]["kind"] == "cpu"
+        # A persistent CUDA JIT cache for this interpreter, GPU model and driver, as large as allowed.
+        cache = result["environment"]["CUDA_CACHE_PATH"]
+        assert "/cuda-cache/" in cache and cache.endswith("NVIDIA_H100_80GB_HBM3-470.182.03")
+        assert result["environment"]["CUDA_CACHE_MAXSIZE"] == "4294967296"
+        assert result["cuda_cache"]["path"] == cache and result["cuda_cache"]["cold"] is False
     listing = bench("gpus", env=environment).stdout
     assert "NVIDIA H100 80GB HBM3" in listing and "driver 470.182.03" in listing
 
@@ -109,3 +114,30 @@ def test_parallel_runs_one_trial_per_gpu_at_a_time(tmp_path, subset):
     assert {c["config"]: c["verdict"] for c in cells} == {"none": "mismatch", "seeds": "match", "full": "match"}
     assert all(c["overhead_vs_none"] is None for c in cells)
     assert any("2 at a time" in warning for c in cells for warning in c["warnings"])
+
+
+def test_a_cold_cuda_cache_is_reported_with_what_it_cost(tmp_path):
+    """A trial that compiled PTX into an empty CUDA cache (recorded by the worker) is named,
+    with its start-up time against the trials after it. No GPU here: real trial files with
+    the cache records a GPU trial of an old TF on Hopper would carry."""
+    import json
+    import shutil
+    from tests.conftest import REPO
+    tree = tmp_path / "tree"
+    shutil.copytree(REPO / "tests" / "fixtures" / "golden-run", tree)
+    for path in sorted((tree / "trials").glob("*--process--*.json")):
+        document = json.loads(path.read_text())
+        cold = path.name == "local--process--none--r01.json"
+        document["cuda_cache"] = {"path": "/c", "maxsize": "4294967296", "before": {"files": 0, "bytes": 0 if cold else 9},
+                                  "after": {"files": 3, "bytes": 9}, "cold": cold}
+        document["timing"]["startup_seconds"] = 612.5 if cold else 8.25
+        path.write_text(json.dumps(document))
+    done = bench("report", tree, "--format", "json")
+    by_config = {(c["protocol"], c["config"]): c for c in json.loads(done.stdout)}
+    assert by_config["process", "none"]["cold_start_seconds"] == 612.5
+    assert by_config["process", "none"]["startup_seconds_median"] == 8.25
+    assert by_config["process", "seeds"]["cold_start_seconds"] is None
+    table = bench("report", tree).stdout
+    assert ("- TF 2.21.0 CPU Intel(R) Xeon(R) Processor process none: a trial compiled PTX into an empty CUDA "
+            "cache: start-up 612.5 s (import, device start, model build), against 8.2 s (median) with the cache "
+            "filled; paid once per image, GPU model and driver, never in the epoch times") in table

@@ -50,7 +50,9 @@ def test_every_trial_writes_one_complete_result_file(process_run):
         assert len(run["epoch_seconds"]) == 1
         assert result["software"]["tensorflow"] and result["software"]["python"]
         assert result["machine"]["cpu_model"]
-        assert {"import_seconds", "data_seconds", "worker_seconds"} <= set(result["timing"])
+        assert {"import_seconds", "data_seconds", "startup_seconds", "worker_seconds"} <= set(result["timing"])
+        assert result["timing"]["import_seconds"] < result["timing"]["startup_seconds"] < result["timing"]["worker_seconds"]
+        assert result["cuda_cache"] is None  # a CPU trial: no CUDA cache is set up
 
 
 def test_results_record_the_mechanism_applied(process_run):
@@ -64,11 +66,15 @@ def test_results_record_the_mechanism_applied(process_run):
     seeds = by_config["seeds"]
     assert seeds["spec"]["seed"] == 42
     assert seeds["environment"]["PYTHONHASHSEED"] == "0"
-    assert seeds["mechanism"][0] == "PYTHONHASHSEED=0 (set before start)"
-    assert "set_random_seed(42)" in seeds["mechanism"][-1] or "tf.random.set_seed(42)" in seeds["mechanism"][-1]
+    assert seeds["mechanism"][0] == {"role": "hash seed", "how": "environment", "name": "PYTHONHASHSEED",
+                                     "value": "0", "when": "before start", "text": "PYTHONHASHSEED=0"}
+    assert seeds["mechanism"][-1] == {"role": "seed", "how": "call", "name": "tf.keras.utils.set_random_seed",
+                                      "value": 42, "when": "before each model",
+                                      "text": "tf.keras.utils.set_random_seed(42)"}
     full = by_config["full"]["mechanism"]
-    assert any("enable_op_determinism()" in line or "TF_DETERMINISTIC_OPS=1" in line for line in full)
-    assert not any("determinism" in line.lower() for line in seeds["mechanism"])
+    assert {"role": "determinism", "how": "call", "name": "tf.config.experimental.enable_op_determinism",
+            "value": None, "when": "after import", "text": "tf.config.experimental.enable_op_determinism()"} in full
+    assert [entry["role"] for entry in seeds["mechanism"]] == ["hash seed", "seed"]
 
 
 def test_histories_round_trip_exactly(process_run):

@@ -5,10 +5,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import catalog, datasets, machine, results, tables, views
+from bench import archive, catalog, datasets, machine, results, tables, views
 from bench.console import say
 from bench.errors import UsageError, UserError
 from bench.worker import gpus, options, plan, runner
+from bench.worker.budget import Budget
 from bench.worker.jsonfile import read_json
 from bench.worker.tree import ResultTree
 
@@ -55,6 +56,18 @@ def add_arguments(parser) -> None:
                              "determinism checks; timings are then not compared)")
     parser.add_argument("--envs-dir", metavar="DIR",
                         help="local backend with --tf: where environments live (see bench envs)")
+    parser.add_argument("--pythonpath", metavar="DIRS",
+                        help="local backend: folders the trial interpreter also imports from, after the "
+                             "worker (packages installed with pip install --target), separated by ':'")
+    parser.add_argument("--budget", type=options.positive_float, metavar="SECONDS",
+                        help="wall-clock budget for the run: trials go by value (every cell once more "
+                             "before any further repeat), a trial starts only where it can end in the time "
+                             "left (judged by the trials measured so far), one stopped by the end of the "
+                             "budget is not recorded; run again to continue (default: no limit)")
+    parser.add_argument("--archive", type=Path, metavar="DIR",
+                        help="after every finished trial, write DIR/<results folder name>.tar.gz with the "
+                             "results so far (weights left out), replacing the previous one atomically: "
+                             "a run cut short leaves everything it finished")
     docker = parser.add_argument_group("docker backend")
     docker.add_argument("--variant", default="gpu", choices=catalog.VARIANTS,
                         help="gpu/cpu: FROM the official tensorflow/tensorflow image; cpu-pip: FROM "
@@ -75,7 +88,7 @@ def add_arguments(parser) -> None:
 # (hosts, GPUs, --parallel, --timeout, --memory, ...) may change between sessions.
 PLAN_ARGUMENTS = ("configs", "repeats", "protocol", "in_process_repeats", "epochs", "samples", "batch_size",
                   "seed", "model", "framework", "dataset", "data", "backend", "tf", "variant", "python",
-                  "envs_dir")
+                  "envs_dir", "pythonpath")
 
 
 @dataclass
@@ -87,9 +100,9 @@ class Fleet:
     lanes: list[list[tuple]]
     per_machine: dict[int, int]           # host -> trials it runs at the same time
 
-    def execute(self, spec: dict, staging: str, slot: tuple) -> dict:
+    def execute(self, spec: dict, staging: str, slot: tuple, timeout: float) -> dict:
         host, gpu = slot
-        return self.backends[spec["target"]][host].execute(spec, staging, gpu)
+        return self.backends[spec["target"]][host].execute(spec, staging, gpu, timeout)
 
     def concurrency(self, slot: tuple) -> int:
         return self.per_machine[slot[0]]
@@ -102,7 +115,7 @@ def main(arguments) -> int:
     if arguments.resume:
         _restore_plan(arguments)
     try:
-        configs, protocols, settings = options.plan_from(arguments)
+        configs, protocols, settings, workloads = options.plan_from(arguments)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
     out = arguments.resume or arguments.out or \
@@ -116,24 +129,44 @@ def main(arguments) -> int:
     if dataset.notice:
         say(f"note: {dataset.notice}")
     fleet = make_fleet(dataset)
-    trials = plan.build(list(fleet.backends), configs, protocols)
-    tree.write_plan({"settings": settings, "dataset": dataset.spec, "trials": [t.trial_id for t in trials],
+    trials = plan.build(list(fleet.backends), configs, protocols, workloads)
+    tree.write_plan({"settings": settings, "workloads": workloads, "dataset": dataset.spec,
+                     "trials": [t.trial_id for t in trials],
                      "arguments": {name: getattr(arguments, name) for name in PLAN_ARGUMENTS},
                      "backends": {target: [b.info for b in by_host.values()]
                                   for target, by_host in fleet.backends.items()}})
     machine.tag(fleet.all(), machine.record(Path(tree.root), arguments.machine, fleet.all()))
     for target, by_host in fleet.backends.items():
         info = next(iter(by_host.values())).info
-        say(f"{target}: TensorFlow {info['tensorflow']} (Python {info['python_version']}, "
+        say(f"{target}: {stack(info, arguments.framework)} (Python {info['python_version']}, "
             f"{info.get('image') or info.get('python')})" + (f" on {len(by_host)} hosts" if len(by_host) > 1 else ""))
-    say(f"{len(trials)} trials into {tree.root}")
+    say(f"{len(trials)} trials into {tree.root}" +
+        (f", within a budget of {arguments.budget:g} s" if arguments.budget else ""))
+    on_result = archive.packer(Path(tree.root), arguments.archive) if arguments.archive else None
+    if on_result:
+        on_result()  # the plan and machine.json, before any trial
     try:
         runner.run(trials, settings, dataset.spec, fleet.execute, tree, say=say, lanes=fleet.lanes,
-                   concurrency=fleet.concurrency)
+                   concurrency=fleet.concurrency, timeout=arguments.timeout,
+                   budget=Budget(arguments.budget) if arguments.budget else None, on_result=on_result)
     except runner.NoSlotsLeft as error:
         raise UserError(str(error)) from None
+    left = [trial for trial in trials if not tree.done(trial.trial_id)]
+    if left and arguments.budget:
+        say(f"time budget spent: {len(left)} of {len(trials)} trials not run; run again with the same "
+            f"--out (or --resume {tree.root}) to continue")
     print(tables.render(views.build("cells", results.load([Path(tree.root)])), arguments.format), end="")
     return 0
+
+
+def stack(info: dict, frameworks: list[str]) -> str:
+    """What the planned frameworks find in a backend's interpreter or image (for the banner)."""
+    parts = [f"TensorFlow {info.get('tensorflow') or 'not installed'}"] if "tf.keras" in frameworks else []
+    backends = [framework.split("-", 1)[1] for framework in frameworks if framework.startswith("keras3-")]
+    if backends:
+        found = ", ".join(f"{name} {info.get(name) or 'not installed'}" for name in backends)
+        parts.append(f"Keras {info.get('keras') or 'not installed'} ({found})")
+    return "; ".join(parts)
 
 
 def _restore_plan(arguments) -> None:
@@ -146,6 +179,9 @@ def _restore_plan(arguments) -> None:
                          "version); run again with the same options and --out instead")
     for name in PLAN_ARGUMENTS:
         setattr(arguments, name, stored.get(name))
+    for name in ("framework", "model"):  # one name each before several could be planned
+        if isinstance(getattr(arguments, name), str):
+            setattr(arguments, name, [getattr(arguments, name)])
 
 
 def gpu_slots(requested: list[str] | None) -> dict[str, dict]:
@@ -191,7 +227,7 @@ def _fleet(arguments, work_dir: Path, gpu_info: dict[str, dict]):
             interpreters = {f"tf{env.minor}": env.python for env in environments}
         else:
             interpreters = {"local": arguments.python}
-        backends = {target: {0: LocalBackend(python, arguments.timeout, work_dir, gpu_info)}
+        backends = {target: {0: LocalBackend(python, work_dir, gpu_info, pythonpath=arguments.pythonpath)}
                     for target, python in interpreters.items()}
         return lambda dataset: Fleet(backends, lanes, per_machine)
     from bench import docker_backend, images
@@ -207,8 +243,7 @@ def _fleet(arguments, work_dir: Path, gpu_info: dict[str, dict]):
             built = images.ensure_everywhere(hosts, version, arguments.variant, rebuild=arguments.rebuild,
                                              ca_bundle=arguments.ca_bundle, say=say)
             backends[f"tf{version.minor}-{arguments.variant}"] = {
-                index: docker_backend.DockerBackend(host, image, dataset, arguments.timeout,
-                                                    memory=arguments.memory, gpus=gpu_info)
+                index: docker_backend.DockerBackend(host, image, dataset, memory=arguments.memory, gpus=gpu_info)
                 for index, (host, image) in enumerate(zip(hosts, built))}
         return Fleet(backends, lanes, per_machine)
     return make

@@ -1,7 +1,9 @@
-"""python -m bench.worker SPEC.json RESULT.json  |  python -m bench.worker --probe
+"""python -m bench.worker SPEC.json RESULT.json  |  --probe  |  --probe-framework NAME
 
 Exit status: 0 trial ok, 3 trial failed (its result is written), 2 unusable arguments or
 spec (no result). Any other status means the worker itself died; the host records that.
+``--probe`` says what is installed without importing it; ``--probe-framework`` imports one
+framework as a trial would and says what it sees (exit 3 with one line where it cannot).
 """
 
 import json
@@ -29,9 +31,24 @@ def probe():
     }
 
 
+def probe_framework(name):
+    """Import one framework as a trial would (the preflight): its versions and GPUs."""
+    from bench.worker import frameworks
+    framework = frameworks.create(name)
+    framework.load()
+    return {"framework": name, "software": framework.software(), "gpus": framework.gpus()}
+
+
 def main(argv):
     if argv == ["--probe"]:
         print(json.dumps(probe()))
+        return EXIT_OK
+    if len(argv) == 2 and argv[0] == "--probe-framework":
+        try:
+            print(json.dumps(probe_framework(argv[1])))
+        except Exception as error:  # what is missing, in one line, for the host to show
+            sys.stderr.write("%s: %s\n" % (type(error).__name__, str(error).strip().splitlines()[0] if str(error).strip() else ""))
+            return EXIT_TRIAL_FAILED
         return EXIT_OK
     if len(argv) != 2:
         sys.stderr.write("usage: python -m bench.worker SPEC.json RESULT.json | --probe\n")

@@ -28,21 +28,21 @@ def main(argv):
     options.add_plan_arguments(parser)
     arguments = parser.parse_args(argv)
     try:
-        configs, protocols, chosen = options.plan_from(arguments)
+        configs, protocols, chosen, workloads = options.plan_from(arguments)
         dataset_spec = jsonfile.read_json(arguments.dataset_spec)
     except (ValueError, OSError) as error:
         parser.error(str(error))
     tree = ResultTree(arguments.out)
-    trials = build([arguments.target], configs, protocols)
+    trials = build([arguments.target], configs, protocols, workloads)
     info = {"backend": "container-batch", "python": sys.executable, "tensorflow": installed.tensorflow_version(),
             "image": os.environ.get("BENCH_IMAGE"), "device": {"kind": "cpu", "name": cpu_model()}}
 
-    def execute(spec, staging, slot):
-        return process.run(sys.executable, WORKER_PATH, spec, staging, arguments.timeout, info)
+    def execute(spec, staging, slot, timeout):
+        return process.run(sys.executable, WORKER_PATH, spec, staging, timeout, info)
 
     print("%d trials for %s (TensorFlow %s) into %s" % (len(trials), arguments.target, info["tensorflow"], tree.root))
     sys.stdout.flush()
-    runner.run(trials, chosen, dataset_spec, execute, tree, say=_say)
+    runner.run(trials, chosen, dataset_spec, execute, tree, say=_say, timeout=arguments.timeout)
     return 0
 
 

@@ -9,6 +9,8 @@
 import os
 import sys
 
+from bench.worker import controls
+
 CONFIGS = ("none", "seeds", "full")
 
 # What the host must put in a trial's environment before the interpreter starts.
@@ -24,28 +26,31 @@ class ControlError(RuntimeError):
 
 
 def check_start_environment(config):
-    """Verify what only the parent could set; returns the mechanism lines it confirms."""
-    lines = []
+    """Verify what only the parent could set; returns the control entries it confirms."""
+    entries = []
     for name, value in sorted(ENVIRONMENT[config].items()):
         if os.environ.get(name) != value:
             raise ControlError("%s=%s must be in the environment before the interpreter starts "
                                "(found %r)" % (name, value, os.environ.get(name)))
-        lines.append("%s=%s (set before start)" % (name, value))
+        entries.append(controls.environment("hash seed", name, value))
     if config != "none" and sys.flags.hash_randomization:
         raise ControlError("hash randomisation is on although PYTHONHASHSEED=0 was requested")
-    return lines
+    return controls.at(controls.BEFORE_START, entries)
 
 
 def before_import(config, framework):
-    return framework.determinism_before_import() if config == "full" else []
+    entries = framework.determinism_before_import() if config == "full" else []
+    return controls.at(controls.BEFORE_IMPORT, entries)
 
 
 def after_import(config, framework):
-    return framework.determinism_after_import() if config == "full" else []
+    entries = framework.determinism_after_import() if config == "full" else []
+    return controls.at(controls.AFTER_IMPORT, entries)
 
 
 def seed_before_model(config, framework, seed):
-    """Seed right before each model is built (seeding once and training twice differs)."""
+    """Seed right before each model is built (seeding once and training twice differs);
+    returns the entries applied."""
     if config == "none":
-        return None
-    return framework.seed(seed)
+        return []
+    return controls.at(controls.BEFORE_EACH_MODEL, framework.seed(seed))

@@ -42,10 +42,12 @@ def build_model(keras, model):
 def train(keras, x, y, settings):
     """Build, compile and fit one model; return (its record: history, weight digest and
     timings; its final weights)."""
+    building = time.perf_counter()
     model = build_model(keras, settings["model"])
     model.compile(optimizer="adam",
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
+    build_seconds = time.perf_counter() - building
     epoch_seconds = []
     timer = _epoch_timer(keras, epoch_seconds)
     started = time.perf_counter()
@@ -60,6 +62,7 @@ def train(keras, x, y, settings):
         "weights_sha256": arrays_sha256(weights),
         "epoch_seconds": epoch_seconds,
         "fit_seconds": fit_seconds,
+        "build_seconds": build_seconds,
         "jit_compile": _jit_compile(model),
     }, weights
 

@@ -2,7 +2,7 @@
 
 One class per framework; ``configurations`` decides *when* each hook runs, the class
 knows *how* for the version it finds installed. Every hook returns the exact call or
-setting it applied, so each result records its mechanism word for word.
+setting it applied as a ``controls`` entry, so each result records its mechanism word for word.
 
 * ``tf.keras``: TensorFlow's own Keras (Keras 2 up to TF 2.15, Keras 3 from 2.16).
 * ``keras3-jax``, ``keras3-torch``, ``keras3-tensorflow``: standalone Keras 3 on a backend.
@@ -11,7 +11,7 @@ setting it applied, so each result records its mechanism word for word.
 import os
 import random
 
-from bench.worker import installed
+from bench.worker import controls, installed
 
 # TF_DETERMINISTIC_OPS is the switch up to 2.7; from 2.8 the API replaces it.
 _OP_DETERMINISM_API_FROM = (2, 8)
@@ -23,7 +23,7 @@ _CUDNN_FRONTEND_FROM, _CUDNN_FRONTEND_UNTIL = (2, 5), (2, 8)
 
 def _set_before_import(name, value):
     os.environ[name] = value
-    return "%s=%s (set before import)" % (name, value)
+    return controls.environment("determinism", name, value)
 
 
 class TensorFlowKeras(object):
@@ -65,7 +65,7 @@ class TensorFlowKeras(object):
     def determinism_after_import(self):
         if self.version_at_least(_OP_DETERMINISM_API_FROM):
             self.tf.config.experimental.enable_op_determinism()
-            return ["tf.config.experimental.enable_op_determinism()"]
+            return [controls.call("determinism", "tf.config.experimental.enable_op_determinism")]
         if os.environ.get("TF_DETERMINISTIC_OPS") != "1":
             raise RuntimeError("TensorFlow %s has no op-determinism API and TF_DETERMINISTIC_OPS "
                                "was not set before import" % self.version)
@@ -75,12 +75,12 @@ class TensorFlowKeras(object):
         utils = self.tf.keras.utils
         if self.version_at_least(_SET_RANDOM_SEED_FROM) and hasattr(utils, "set_random_seed"):
             utils.set_random_seed(seed)
-            return "tf.keras.utils.set_random_seed(%d)" % seed
+            return [controls.call("seed", "tf.keras.utils.set_random_seed", seed)]
         import numpy
         random.seed(seed)
         numpy.random.seed(seed)
         self.tf.random.set_seed(seed)
-        return "random.seed(%d); numpy.random.seed(%d); tf.random.set_seed(%d)" % (seed, seed, seed)
+        return [controls.call("seed", name, seed) for name in ("random.seed", "numpy.random.seed", "tf.random.set_seed")]
 
     def software(self):
         tf = self.tf
@@ -120,7 +120,7 @@ class Keras3(object):
             flags = os.environ.get("XLA_FLAGS", "").split()
             flags.append("--xla_gpu_deterministic_ops=true")
             os.environ["XLA_FLAGS"] = " ".join(flags)
-            return ["XLA_FLAGS=--xla_gpu_deterministic_ops=true (set before import)"]
+            return [controls.environment("determinism", "XLA_FLAGS", "--xla_gpu_deterministic_ops=true")]
         if self.backend == "torch":  # cuBLAS reads it when CUDA starts
             return [_set_before_import("CUBLAS_WORKSPACE_CONFIG", ":4096:8")]
         return []
@@ -138,16 +138,17 @@ class Keras3(object):
             import torch
             torch.use_deterministic_algorithms(True)
             torch.backends.cudnn.benchmark = False
-            return ["torch.use_deterministic_algorithms(True)", "torch.backends.cudnn.benchmark = False"]
+            return [controls.call("determinism", "torch.use_deterministic_algorithms", True),
+                    controls.attribute("determinism", "torch.backends.cudnn.benchmark", False)]
         if self.backend == "tensorflow":
             import tensorflow as tf
             tf.config.experimental.enable_op_determinism()
-            return ["tf.config.experimental.enable_op_determinism()"]
+            return [controls.call("determinism", "tf.config.experimental.enable_op_determinism")]
         return []  # jax: the XLA flag set before import is the switch
 
     def seed(self, seed):
         self.keras.utils.set_random_seed(seed)  # Python, NumPy and the backend's generator
-        return "keras.utils.set_random_seed(%d)" % seed
+        return [controls.call("seed", "keras.utils.set_random_seed", seed)]
 
     def software(self):
         described = {"keras": self.keras.__version__, "keras_backend": self.backend,

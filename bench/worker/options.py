@@ -52,25 +52,34 @@ def add_plan_arguments(parser):
     parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
                         help="batch size (default 32, Keras' default)")
     parser.add_argument("--seed", type=int, default=42, help="seed for seeds/full (default 42)")
-    parser.add_argument("--model", default="mlp", choices=MODELS,
-                        help="mlp: the article's model (default); cnn: two Conv2D+MaxPool blocks")
-    parser.add_argument("--framework", default="tf.keras", choices=FRAMEWORKS,
-                        help="tf.keras (default), or standalone Keras 3 on the jax, torch or "
-                             "tensorflow backend")
+    parser.add_argument("--model", type=name_list, default=["mlp"], metavar="LIST",
+                        help="mlp: the article's model (default); cnn: two Conv2D+MaxPool blocks; "
+                             "or both: mlp,cnn")
+    parser.add_argument("--framework", type=name_list, default=["tf.keras"], metavar="LIST",
+                        help="tf.keras (default), or standalone Keras 3 on a backend: "
+                             "keras3-jax, keras3-torch, keras3-tensorflow; several: comma-separated")
     parser.add_argument("--timeout", type=positive_float, default=1800, metavar="SECONDS",
                         help="kill a trial after this long and record it as a timeout (default 1800)")
 
 
 def plan_from(arguments):
-    """(configs, {protocol: repeats}, settings) from parsed arguments; ValueError if unusable."""
-    problem = plan.unknown_names(arguments.configs, arguments.protocol)
+    """(configs, {protocol: repeats}, settings, workloads) from parsed arguments; ValueError
+    if unusable. Settings hold the first framework and model; each trial names its own."""
+    problem = plan.unknown_names(arguments.configs, arguments.protocol, arguments.framework, arguments.model,
+                                 FRAMEWORKS, MODELS)
     if problem:
         raise ValueError(problem)
+    for option, names in (("--configs", arguments.configs), ("--protocol", arguments.protocol),
+                          ("--framework", arguments.framework), ("--model", arguments.model)):
+        if not names:
+            raise ValueError("%s needs at least one name" % option)
+        if len(set(names)) < len(names):
+            raise ValueError("%s names one twice: %s" % (option, ",".join(names)))
     repeats = {"process": arguments.repeats, "in-process": arguments.in_process_repeats}
     protocols = dict((name, repeats[name]) for name in plan.PROTOCOLS if name in arguments.protocol)
     if "process" in protocols and arguments.repeats < 2:
         raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
     chosen = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
                            batch_size=arguments.batch_size, seed=arguments.seed,
-                           model=arguments.model, framework=arguments.framework)
-    return arguments.configs, protocols, chosen
+                           model=arguments.model[0], framework=arguments.framework[0])
+    return arguments.configs, protocols, chosen, plan.workloads(arguments.framework, arguments.model)

@@ -10,7 +10,8 @@ import os
 import time
 import traceback
 
-from bench.worker import SCHEMA_VERSION, configurations, data, experiment, fingerprint, frameworks, gpus, outcomes, weights
+from bench.worker import (SCHEMA_VERSION, configurations, cuda_cache, data, experiment, fingerprint, frameworks,
+                          gpus, outcomes, weights)
 from bench.worker.plan import PROTOCOL_RUNS
 
 REQUIRED_SPEC_FIELDS = ("trial_id", "config", "protocol", "seed", "framework", "model", "epochs",
@@ -55,6 +56,7 @@ def run(spec, output_dir=None):
         "started_at": _now(),
     }
     framework = None
+    cache_before = cuda_cache.state()
     try:
         config = spec["config"]
         mechanism = result["mechanism"]
@@ -68,9 +70,12 @@ def run(spec, output_dir=None):
         first_weights = None
         for index in range(PROTOCOL_RUNS[spec["protocol"]]):
             seeded = configurations.seed_before_model(config, framework, spec["seed"])
-            if seeded and index == 0:
-                mechanism.append(seeded + " (before each model)")
+            if index == 0:
+                mechanism.extend(seeded)
+                before_model = time.perf_counter() - started
             record, final_weights = experiment.train(keras, x, y, spec)
+            if index == 0:  # import, data, device start (PTX compiled here where needed), build
+                result["timing"]["startup_seconds"] = before_model + record["build_seconds"]
             if first_weights is None:
                 first_weights = final_weights
             else:  # in-process: how far the second run is from the first
@@ -90,6 +95,7 @@ def run(spec, output_dir=None):
         result["software"].update(framework.software())
         result["device"] = _device(framework.gpus(), result["machine"])
     result["environment"] = fingerprint.environment()
+    result["cuda_cache"] = cuda_cache.record(cache_before, cuda_cache.state())
     result["timing"]["worker_seconds"] = time.perf_counter() - started
     result["finished_at"] = _now()
     return result
