@@ -4,9 +4,12 @@ has them), the preflight, the budget, the archives a call returns, and that a se
 continues. The archives must unpack into trees that `bench check` passes."""
 
 import os
+import re
+import signal
 import subprocess
 import sys
 import tarfile
+import time
 
 import pytest
 
@@ -43,13 +46,16 @@ def bare_python():
     return str(python)
 
 
-def gpu_run(gpu_dir, python, work, out, *arguments, check=True):
+def gpu_run(gpu_dir, python, work, out, *arguments, check=True, wait=True):
     # Offline, as on the GPU machine: no index, no pip configuration, no other wheel folders.
     environment = {key: value for key, value in os.environ.items() if key != "PIP_FIND_LINKS"}
     environment.update(GPU_RUN_DEVICE="cpu", GPU_RUN_PYTHON=str(python), GPU_RUN_WORK=str(work),
                        GPU_DIR=str(gpu_dir), PIP_NO_INDEX="1", PIP_CONFIG_FILE=os.devnull)
-    done = subprocess.run([str(REPO / "scripts" / "gpu-run"), str(out), *map(str, arguments)], env=environment,
-                          capture_output=True, text=True, timeout=900)
+    command = [str(REPO / "scripts" / "gpu-run"), str(out), *map(str, arguments)]
+    if not wait:
+        return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=900)
     if check:
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
@@ -82,24 +88,44 @@ def test_dry_run_on_a_bare_python_with_only_numpy_and_jax(gpu_dir, bare_python, 
     assert (tree / "machine.json").exists() and (tree / "plan.json").exists()
 
 
-def test_torch_dry_run_stops_at_its_budget_and_a_second_call_continues(gpu_dir, tmp_path):
+def test_a_call_cut_off_returns_what_it_finished_and_the_next_call_continues(gpu_dir, tmp_path):
+    """The device tool kills a call at its time limit: the archive in OUT must hold every
+    trial finished before that, and a second call on the same machine goes on from there."""
     keras3 = envs.load(envs.root(), "keras3")
     if keras3 is None:
         bench("envs", "create", "keras3", timeout=1800)
         keras3 = envs.load(envs.root(), "keras3")
-    work = tmp_path / "work"
-    first = gpu_run(gpu_dir, keras3.python, work, tmp_path / "out1", "--budget", 55, "--repeats", 2,
-                    "--frameworks", "keras3-torch", "--models", "mlp", *QUICK)
-    assert "time budget spent" in first.stdout
-    started = results.load([unpacked(tmp_path / "out1", tmp_path / "a")])
-    assert 0 < len(started) < 6
-    # A call cut short keeps what it finished; the next call on the same machine goes on.
-    second = gpu_run(gpu_dir, keras3.python, work, tmp_path / "out2", "--budget", 300, "--repeats", 2,
-                     "--frameworks", "keras3-torch", "--models", "mlp", *QUICK)
-    assert f"resuming: {len(started)} of 6 trials already done" in second.stdout
+    work, first_out = tmp_path / "work", tmp_path / "out1"
+    arguments = ["--budget", 400, "--repeats", 2, "--frameworks", "keras3-torch", "--models", "mlp", *QUICK]
+    call = gpu_run(gpu_dir, keras3.python, work, first_out, *arguments, wait=False)
+    try:
+        deadline = time.monotonic() + 400
+        while len(archived_trials(first_out)) < 2:
+            assert call.poll() is None and time.monotonic() < deadline, "no two trials archived"
+            time.sleep(0.5)
+    finally:
+        os.killpg(call.pid, signal.SIGKILL)  # the whole call, as a time limit would
+        call.wait()
+    finished = results.load([unpacked(first_out, tmp_path / "a")])
+    assert 2 <= len(finished) < 6 and all(result["status"] == "ok" for result in finished)
+    second = gpu_run(gpu_dir, keras3.python, work, tmp_path / "out2", *arguments)
+    assert re.search(r"resuming: [2-5] of 6 trials already done", second.stdout)
     tree = unpacked(tmp_path / "out2", tmp_path / "b")
     assert bench("check", tree).stdout.startswith("ok: ")
-    assert {r["spec"]["trial_id"] for r in started} < {r["spec"]["trial_id"] for r in results.load([tree])}
+    loaded = {result["spec"]["trial_id"]: result for result in results.load([tree])}
+    assert len(loaded) == 6
+    for result in finished:  # kept as they were, not run again
+        assert loaded[result["spec"]["trial_id"]]["started_at"] == result["started_at"]
+
+
+def archived_trials(out):
+    for archive in out.glob("*.tar.gz"):
+        try:
+            with tarfile.open(archive) as packed:
+                return [name for name in packed.getnames() if "/trials/" in name]
+        except (tarfile.TarError, OSError, EOFError):  # being replaced right now
+            return []
+    return []
 
 
 def test_preflight_stops_with_one_line_when_a_backend_is_missing(gpu_dir, tmp_path):
