@@ -1,6 +1,7 @@
 """Command line: ``python -m bench COMMAND`` (or ``repro-bench COMMAND``); one module per command."""
 
 import argparse
+import signal
 import sys
 
 from bench.commands import check, compose, data, envs, gpus, images, preflight, publish, report, run
@@ -13,10 +14,27 @@ DESCRIPTION = ("Is TensorFlow training bit-for-bit repeatable, and what does con
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse, but errors are one line (``error: ...``) and exit with status 2."""
+    """argparse, but errors are one line (``error: ...``) and exit with status 2, and options
+    are never abbreviated (so that the flags a user gave can be told apart: ``explicit``)."""
+
+    def __init__(self, *arguments, **options):
+        options.setdefault("allow_abbrev", False)
+        super().__init__(*arguments, **options)
 
     def error(self, message):
         raise UsageError(f"{message} (see {self.prog} --help)")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled like Ctrl-C (running trials stopped, finished ones kept)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _terminate(signum, frame):
+    raise Terminated(signum)
 
 
 def build_parser() -> Parser:
@@ -24,20 +42,42 @@ def build_parser() -> Parser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     subparsers.required = True
     for command in COMMANDS:
-        command.add_arguments(subparsers.add_parser(command.NAME, help=command.HELP,
-                                                    description=command.DESCRIPTION))
+        subparser = subparsers.add_parser(command.NAME, help=command.HELP, description=command.DESCRIPTION)
+        command.add_arguments(subparser)
+        subparser.set_defaults(_parser=subparser)
     return parser
 
 
+def explicit(parser: argparse.ArgumentParser, argv: list[str]) -> set[str]:
+    """The destinations of the options given on the command line (not left at their default)."""
+    given = {word.split("=", 1)[0] for word in argv if word.startswith("-")}
+    return {action.dest for action in parser._actions if given & set(action.option_strings)}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) == signal.SIG_DFL:  # one ignored on purpose (nohup) stays ignored
+            signal.signal(signum, _terminate)
     try:
         arguments = build_parser().parse_args(argv)
+        arguments.explicit = explicit(arguments._parser, argv)
+        del arguments._parser
         command = next(command for command in COMMANDS if command.NAME == arguments.command)
         return command.main(arguments)
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
-        print("error: interrupted; finished trials are kept, run again with the same --out to resume",
+    except KeyboardInterrupt as interruption:
+        signum = interruption.signum if isinstance(interruption, Terminated) else signal.SIGINT
+        print(f"error: {'interrupted' if signum == signal.SIGINT else 'stopped by ' + signal.Signals(signum).name}; "
+              "running trials were stopped and finished ones are kept: run again with the same --out to resume",
               file=sys.stderr)
-        return 130
+        return 128 + signum
+    except BrokenPipeError:  # output piped into a program that stopped reading (head)
+        sys.stderr.close()
+        return 128 + signal.SIGPIPE
+    except OSError as error:  # a file the user named (--output, a folder) that cannot be written or read
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}", file=sys.stderr)
+        return 1

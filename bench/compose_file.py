@@ -35,6 +35,9 @@ x-build: &build
 
 x-trials: &trials
   network_mode: none
+  cap_drop: [ALL]
+  security_opt: [no-new-privileges:true]
+  pids_limit: %(pids_limit)d
   user: ${BENCH_USER:-1000:1000}
   entrypoint: [python3, -m, bench.worker.batch]
   volumes:
@@ -62,7 +65,7 @@ services:
     command: [data, --out, /data]
     volumes:
       - dataset:/data
-""" % {"data_dir": images.CONTAINER_DATA_DIR}
+""" % {"data_dir": images.CONTAINER_DATA_DIR, "pids_limit": images.TRIAL_PIDS_LIMIT}
 
 FOOTER = """
 secrets:

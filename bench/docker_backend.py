@@ -9,6 +9,7 @@ killed. Exit codes, OOM kills, start failures and timeouts become result rows.
 import hashlib
 import json
 import os
+import shutil
 import stat
 import subprocess
 import time
@@ -29,6 +30,10 @@ from bench.worker.configurations import ENVIRONMENT
 TRIAL_DIR = "/trial"
 # SIGTERM and SIGKILL from outside the trial (e.g. an engine stopping its containers).
 KILLED_FROM_OUTSIDE = (128 + 15, 128 + 9)
+# The image's unprivileged user (Dockerfile), and what a trial container may never do.
+IMAGE_USER = (1000, 1000)
+SEALED = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges"], "pids_limit": images.TRIAL_PIDS_LIMIT}
+TRIAL_LABEL, FOLDER_LABEL = "io.repro-bench.trial", "io.repro-bench.folder"
 
 
 @dataclass
@@ -51,11 +56,17 @@ def connect(given: str | None) -> Host:
     """The engine at a URL (unix://, tcp://, ssh://) or Docker context name; default:
     DOCKER_HOST or the local socket."""
     base_url = resolve(given)
+    # ssh:// goes through the ssh program where there is one (the user's keys, agents and
+    # config apply), else through paramiko (the Docker SDK's ssh extra, a dependency here).
+    use_ssh_program = base_url.startswith("ssh://") and shutil.which("ssh") is not None
     try:
-        client = docker.DockerClient(base_url=base_url, use_ssh_client=base_url.startswith("ssh://"))
+        client = docker.DockerClient(base_url=base_url, use_ssh_client=use_ssh_program)
         client.ping()
         engine, version = client.info(), client.version().get("Version")
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
+    except ImportError:
+        raise UserError(f"--host {given or base_url}: ssh:// hosts need the Docker SDK's ssh support: "
+                        "pip install 'docker[ssh]'") from None
+    except (docker.errors.DockerException, requests.exceptions.RequestException, OSError) as error:
         raise UserError(f"cannot reach a Docker engine at {given or base_url} "
                         f"({first_line(error, 'no answer', 200)}); start one or "
                         "set --host / DOCKER_HOST, or run without Docker: --backend local") from None
@@ -78,7 +89,7 @@ def resolve(given: str | None) -> str:
 
 def probe(client: docker.DockerClient, image: images.WorkerImage) -> dict:
     """Python, TensorFlow and CPU of an image, without importing TensorFlow."""
-    output = client.containers.run(image.name, ["--probe"], network_mode="none", remove=True)
+    output = client.containers.run(image.name, ["--probe"], network_mode="none", remove=True, **SEALED)
     return json.loads(output)
 
 
@@ -86,9 +97,12 @@ class DockerBackend:
     name = "docker"
 
     def __init__(self, host: Host, image: images.WorkerImage, dataset: Dataset,
-                 memory: str | None = None, gpus: dict[str, dict] | None = None):
+                 memory: str | None = None, gpus: dict[str, dict] | None = None, inherit: list[str] = (),
+                 folder: Path | None = None):
         self.host, self.client, self.image, self.memory = host, host.client, image, memory
         self.gpus = gpus or {}  # slot (GPU index or UUID) -> what nvidia-smi says of it
+        self.inherit = {name: os.environ[name] for name in inherit if name in os.environ}
+        self.folder = str(Path(folder).resolve()) if folder else None
         self.dataset_mount, self.dataset_spec = container_dataset(dataset)
         found = probe(self.client, image)
         self.info = {"backend": self.name, "engine": host.given or host.name, "engine_host": host.base_url,
@@ -111,8 +125,8 @@ class DockerBackend:
     def _execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
         spec = dict(spec, dataset=self.dataset_spec)
         staging = os.path.abspath(staging)  # a relative bind source would name a volume
-        os.chmod(staging, 0o777)  # the container runs as the image's unprivileged user
         Path(staging, "spec.json").write_text(json.dumps(spec))
+        _hand_over(staging)
         info = dict(self.info, gpu_request=slot)
         started = time.perf_counter()
         try:
@@ -135,7 +149,7 @@ class DockerBackend:
         On a GPU slot: that GPU alone, and a persistent CUDA JIT cache for this image, GPU
         model and driver (a named volume), so the PTX that builds without kernels for this
         GPU compile at start-up is compiled by the first trial only."""
-        environment = dict(ENVIRONMENT[spec["config"]])
+        environment = dict(self.inherit, **ENVIRONMENT[spec["config"]])
         volumes = {staging: {"bind": TRIAL_DIR, "mode": "rw"}, **self.dataset_mount}
         device_requests = None
         if slot is not None:
@@ -143,10 +157,22 @@ class DockerBackend:
             volumes[self.cuda_cache_volume(self.gpus.get(slot, {}))] = {"bind": images.CONTAINER_CUDA_CACHE_DIR,
                                                                        "mode": "rw"}
             environment.update(cuda_cache.settings(images.CONTAINER_CUDA_CACHE_DIR))
-        return {"image": self.image.name, "command": [f"{TRIAL_DIR}/spec.json", f"{TRIAL_DIR}/result.json"],
-                "environment": environment, "network_mode": "none", "volumes": volumes,
-                "device_requests": device_requests, "mem_limit": self.memory,
-                "labels": {"io.repro-bench.trial": spec["trial_id"]}}
+        labels = {TRIAL_LABEL: spec["trial_id"], **({FOLDER_LABEL: self.folder} if self.folder else {})}
+        return {"image": self.image.name,
+                "command": ["--until-stdin-closes", f"{TRIAL_DIR}/spec.json", f"{TRIAL_DIR}/result.json"],
+                "stdin_open": True,  # the runner holds it: when the runner ends, so does the trial
+                "user": _container_user(), "environment": environment, "network_mode": "none", "volumes": volumes,
+                "device_requests": device_requests, "mem_limit": self.memory, "labels": labels, **SEALED}
+
+    def remove_leftovers(self) -> int:
+        """Remove this folder's trial containers that an earlier runner left (it was killed
+        before it could); returns how many."""
+        if not self.folder:
+            return 0
+        found = self.client.containers.list(all=True, filters={"label": f"{FOLDER_LABEL}={self.folder}"})
+        for container in found:
+            container.remove(force=True)
+        return len(found)
 
     def cuda_cache_volume(self, described: dict) -> str:
         """The named volume holding the CUDA cache of this image on this GPU model and driver
@@ -162,19 +188,25 @@ class DockerBackend:
         return name
 
     def _run(self, container, spec: dict, staging: str, started: float, info: dict, timeout: float) -> dict:
+        # The trial's stdin, held open for as long as this process lives (the worker stops
+        # when it closes: no container outlives its runner, even one killed with SIGKILL).
+        lifeline = container.attach_socket(params={"stdin": 1, "stream": 1})
         try:
-            container.start()
-        except docker.errors.APIError as error:
-            return _not_started(spec, "ContainerStartError", error, info, started)
-        timed_out, exit_code = False, None
-        try:
-            exit_code = container.wait(timeout=timeout)["StatusCode"]
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-            # Over a Unix socket a read timeout arrives as a ConnectionError: ask the engine
-            # whether it is alive to tell the trial's timeout from a dead host.
-            self.client.ping()  # raises ConnectionError where the engine is gone
-            timed_out = True
-            container.kill()
+            try:
+                container.start()
+            except docker.errors.APIError as error:
+                return _not_started(spec, "ContainerStartError", error, info, started)
+            timed_out, exit_code = False, None
+            try:
+                exit_code = container.wait(timeout=timeout)["StatusCode"]
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                # Over a Unix socket a read timeout arrives as a ConnectionError: ask the engine
+                # whether it is alive to tell the trial's timeout from a dead host.
+                self.client.ping()  # raises ConnectionError where the engine is gone
+                timed_out = True
+                container.kill()
+        finally:
+            lifeline.close()
         wall_seconds = time.perf_counter() - started
         container.reload()
         state = container.attrs["State"]
@@ -190,6 +222,21 @@ class DockerBackend:
             raise InfrastructureError(f"the container on {self.info['engine']} was killed from outside "
                                       f"(exit status {exit_code}) without a result")
         return result
+
+
+def _container_user() -> str:
+    """Run as the image's unprivileged user where this process is root, else as this user
+    (who then owns the trial's folder): never root in the container."""
+    return "%d:%d" % (IMAGE_USER if os.getuid() == 0 else (os.getuid(), os.getgid()))
+
+
+def _hand_over(staging: str) -> None:
+    """The trial's folder, writable by the container's user and nobody else."""
+    if os.getuid() == 0:
+        for folder, _, names in os.walk(staging):
+            for path in [folder, *(os.path.join(folder, name) for name in names)]:
+                os.chown(path, *IMAGE_USER)
+    os.chmod(staging, 0o700)
 
 
 def container_dataset(dataset: Dataset) -> tuple[dict, dict]:

@@ -38,6 +38,9 @@ CONTAINER_DATA_DIR = "/home/bench/.keras/datasets"
 # Inside the image: where a persistent CUDA JIT cache is mounted (Dockerfile: mode 1777, so a
 # new named volume takes that mode and any user the container runs as can fill it).
 CONTAINER_CUDA_CACHE_DIR = "/home/bench/.nv/ComputeCache"
+# Processes and threads a trial container may hold: TF, jax and torch start hundreds of
+# threads on a large machine; a runaway one stops here.
+TRIAL_PIDS_LIMIT = 4096
 BUILD_LOG_LINES = 25
 
 

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from bench import cache, worker_source
@@ -15,13 +16,15 @@ from bench.worker import cuda_cache, fingerprint, gpus, process
 class LocalBackend:
     name = "local"
 
-    def __init__(self, python: str, work_dir: Path, gpus: dict[str, dict] | None = None,
-                 pythonpath: str | None = None):
+    def __init__(self, python: str, gpus: dict[str, dict] | None = None,
+                 pythonpath: str | None = None, inherit: list[str] = ()):
         resolved = shutil.which(python)
         if resolved is None:
             raise UsageError(f"--python {python}: no such executable; give the path of a Python with TensorFlow")
         self.python = resolved
-        self.worker_path = worker_source.copy_to(Path(work_dir) / "worker")
+        # The worker side as this run found it, outside the results folder; gone with the run.
+        self._scratch = tempfile.TemporaryDirectory(prefix="repro-bench-worker-")
+        self.worker_path = worker_source.copy_to(Path(self._scratch.name))
         # Packages beside the interpreter's own (pip install --target), after the worker.
         self.environment = {"PYTHONPATH": os.pathsep.join([str(self.worker_path), pythonpath])} if pythonpath else {}
         self.probe = probe(self.python, self.worker_path, self.environment)
@@ -32,18 +35,25 @@ class LocalBackend:
         if pythonpath:
             self.info["pythonpath"] = pythonpath
         self.gpus = gpus or {}  # slot (GPU index or UUID) -> what nvidia-smi says of it
+        self.inherit = tuple(inherit)  # variables the user passes on purpose
 
     def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
         """One trial; on a GPU slot it sees that GPU alone (CUDA_VISIBLE_DEVICES) and keeps
         the kernels the driver compiles in a persistent CUDA cache (see cuda_cache_folder)."""
         if slot is None:
-            return process.run(self.python, self.worker_path, spec, staging, timeout, self.info, self.environment)
+            return process.run(self.python, self.worker_path, spec, staging, timeout, self.info, self.environment,
+                               self.inherit)
         described = self.gpus.get(slot, {})
         info = dict(self.info, gpu_request=slot, device=gpus.device(described, slot))
         environment = dict(self.environment, CUDA_VISIBLE_DEVICES=slot)
         if not os.environ.get("CUDA_CACHE_PATH"):  # the user's own cache wins
             environment.update(cuda_cache.settings(self.cuda_cache_folder(described)))
-        return process.run(self.python, self.worker_path, spec, staging, timeout, info, environment)
+        return process.run(self.python, self.worker_path, dict(spec, gpu=slot), staging, timeout, info, environment,
+                           self.inherit)
+
+    def remove_leftovers(self) -> int:
+        """Nothing here: a local run's leftovers are processes (ResultTree.stop_leftover_workers)."""
+        return 0
 
     def cuda_cache_folder(self, described: dict) -> Path:
         """One cache per interpreter, GPU model and driver: what the driver compiled for one

@@ -1,13 +1,19 @@
-"""Read result trees back, checked against the schema (the writing side is bench.worker.tree)."""
+"""Read result trees back, checked against the schema (the writing side is bench.worker.tree).
 
+Each trial counts once: a file named twice (``bench report D D``), a copy of a trial under
+another name or in another folder, and a second file with the same trial id in one folder
+are left out, as are trials that do not belong to their folder's plan (bench.folder_plan).
+``bench check`` names every one of them; reports leave them out and say how many.
+"""
+
+import hashlib
+import json
 from pathlib import Path
 
-from bench import upgrade
+from bench import folder_plan, upgrade
 from bench.errors import UsageError, UserError
-from bench.worker import SCHEMA_VERSION, controls
+from bench.worker import result as result_document
 from bench.worker.jsonfile import read_json
-from bench.worker.outcomes import STATUSES
-from bench.worker.plan import PROTOCOL_RUNS
 
 
 class ResultError(UserError):
@@ -15,14 +21,18 @@ class ResultError(UserError):
 
 
 def trial_files(paths: list[Path]) -> list[Path]:
-    files = []
+    files, seen = [], set()
     for path in map(Path, paths):
         if path.is_file():
-            files.append(path)
+            found = [path]
         elif path.is_dir():
-            files.extend(sorted(p for p in path.rglob("trials/*.json") if ".staging" not in p.parts))
+            found = sorted(p for p in path.rglob("trials/*.json") if ".staging" not in p.parts)
         else:
             raise UsageError(f"{path}: no such file or folder; give a results folder made by `bench run`")
+        for file in found:  # a folder named twice, or inside another one named, counts once
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                files.append(file)
     if not files:
         raise ResultError(f"no trial results under {', '.join(map(str, paths))}; run `bench run --out DIR` first")
     return files
@@ -56,52 +66,62 @@ def scan(paths: list[Path]) -> tuple[list[dict], list[str]]:
     return results, problems
 
 
-def load(paths: list[Path]) -> list[dict]:
-    """Every trial result under the given trees or files, validated; raises on the first bad one."""
+def load(paths: list[Path], say=None) -> list[dict]:
+    """Every trial result under the given trees or files, validated and counted once; raises
+    on the first bad file. ``say`` hears how many were left out (duplicates, foreign)."""
     results, problems = scan(paths)
     if problems:
         raise ResultError(problems[0])
-    return results
+    kept, left_out = select(results)
+    if left_out and say is not None:
+        say(f"note: left out {len(left_out)} trial file(s) that are duplicates or outside their folder's plan "
+            f"(bench check {' '.join(map(str, paths))} names them)")
+    return kept
+
+
+def select(results: list[dict]) -> tuple[list[dict], list[str]]:
+    """The results that count, and a line for each one left out (and why)."""
+    kept, left_out, by_content, by_tree_and_id = [], [], {}, {}
+    plans: dict[Path, list[dict]] = {}
+    for result in sorted(results, key=_preference):
+        source = result["_source"]
+        content = _content_digest(result)
+        if content in by_content:
+            left_out.append(f"{source}: a copy of {by_content[content]}; counted once")
+            continue
+        by_content[content] = source
+        tree, trial_id = tree_of(result), result["spec"]["trial_id"]
+        if (tree, trial_id) in by_tree_and_id:
+            left_out.append(f"{source}: a second result for trial {trial_id} in {tree} "
+                            f"(beside {by_tree_and_id[tree, trial_id]}); left out")
+            continue
+        by_tree_and_id[tree, trial_id] = source
+        if tree not in plans:
+            plans[tree] = folder_plan.plans_of(tree)
+        reason = folder_plan.foreign(result, plans[tree])
+        if reason:
+            left_out.append(f"{source}: {reason}; left out")
+            continue
+        kept.append(result)
+    return sorted(kept, key=lambda result: result["_source"]), left_out
+
+
+def misnamed(results: list[dict]) -> list[str]:
+    """Trial files whose name is not their trial id (renamed, or copied by hand)."""
+    return [f"{result['_source']}: the file of trial {result['spec']['trial_id']} is named otherwise"
+            for result in results if Path(result["_source"]).name != result["spec"]["trial_id"] + ".json"]
+
+
+def _preference(result: dict) -> tuple:
+    """Which of two claimants is kept: the file named after its trial, then the first path."""
+    return (Path(result["_source"]).name != result["spec"]["trial_id"] + ".json", result["_source"])
+
+
+def _content_digest(result: dict) -> str:
+    document = {key: value for key, value in result.items() if key != "_source"}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 def problems_of(document) -> list[str]:
     """What is wrong with a trial result document (empty when it is valid)."""
-    if not isinstance(document, dict):
-        return ["not a JSON object"]
-    if document.get("schema_version") != SCHEMA_VERSION:
-        return [f"schema_version is {document.get('schema_version')!r}, this code reads 1 to {SCHEMA_VERSION}"]
-    problems = [f"missing field {field!r}" for field in ("spec", "status", "runs", "error")
-                if field not in document]
-    if problems:
-        return problems
-    spec, status, runs = document["spec"], document["status"], document["runs"]
-    for field in ("trial_id", "config", "protocol", "epochs", "dataset"):
-        if field not in spec:
-            problems.append(f"spec lacks {field!r}")
-    if status not in STATUSES:
-        problems.append(f"status {status!r} is not one of {', '.join(STATUSES)}")
-    if status == "ok":
-        expected = PROTOCOL_RUNS.get(spec.get("protocol"))
-        if len(runs) != expected:
-            problems.append(f"an ok {spec.get('protocol')} trial needs {expected} runs, has {len(runs)}")
-        for index, run in enumerate(runs):
-            for field, kind in (("history", dict), ("weights_sha256", str), ("fit_seconds", float),
-                                ("epoch_seconds", list)):
-                if not isinstance(run.get(field), kind):
-                    problems.append(f"runs[{index}].{field} missing or not {kind.__name__}")
-    elif not isinstance(document["error"], dict):
-        problems.append(f"a {status} trial needs an error object")
-    problems += _mechanism_problems(document.get("mechanism", []))
-    return problems
-
-
-def _mechanism_problems(mechanism) -> list[str]:
-    if not isinstance(mechanism, list):
-        return ["mechanism is not a list"]
-    for index, entry in enumerate(mechanism):
-        if not isinstance(entry, dict) or any(name not in entry for name in controls.FIELDS):
-            return [f"mechanism[{index}] is not an entry with {', '.join(controls.FIELDS)}"]
-        if entry["role"] not in controls.ROLES or entry["how"] not in controls.HOWS or entry["when"] not in controls.WHEN:
-            return [f"mechanism[{index}] has an unknown role, how or when: {entry}"]
-    return []
-
+    return result_document.problems(document)

@@ -1,8 +1,15 @@
-"""One table model, several renderers: Markdown (github), plain text, CSV and JSON."""
+"""One table model, several renderers: Markdown (github), plain text, CSV, JSON and HTML.
+
+Cells carry free text from trial files (device and machine names, file names, error
+messages), so every renderer escapes for its format: Markdown punctuation and HTML in
+github, control characters in plain text, formulas in CSV, markup characters in JSON and
+HTML. No trial file can put markup into a table, a README block or a page.
+"""
 
 import csv
 import io
 import json
+import re
 from html import escape
 from dataclasses import dataclass, field
 
@@ -23,7 +30,7 @@ class Table:
 
 def render(table: Table, fmt: str = "github") -> str:
     if fmt == "json":
-        return json.dumps(table.records, indent=1) + "\n"
+        return json_text(table.records) + "\n"
     if fmt == "csv":
         out = io.StringIO()
         if table.records:
@@ -35,26 +42,61 @@ def render(table: Table, fmt: str = "github") -> str:
         return out.getvalue()
     if fmt == "html":
         return html_fragment(table)
-    parts = [tabulate(table.rows, headers=table.headers, tablefmt=fmt, disable_numparse=True)]
-    for extra in (table.caption, table.legend):
-        if extra:
-            parts += ["", extra]
+    text = markdown if fmt == "github" else plain
+    parts = [tabulate([[text(cell) for cell in row] for row in table.rows], headers=[text(h) for h in table.headers],
+                      tablefmt=fmt, disable_numparse=True)]
+    if table.caption:
+        parts += ["", text(table.caption)]
+    if table.legend:  # the suite's own words, written for both formats
+        parts += ["", table.legend]
     if table.notes:
-        parts += ["", "Notes:", *table.notes]
+        parts += ["", "Notes:", *(_note(note, text) for note in table.notes)]
     return "\n".join(parts) + "\n"
+
+
+# Markdown's markup characters (and HTML's): shown as themselves, never as markup.
+_MARKDOWN = re.compile(r"([\\`*_\[\]|<>#!~])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def markdown(text: str) -> str:
+    """Text as Markdown shows it literally: markup characters backslash-escaped, HTML's
+    special characters as entities, line breaks and control characters as spaces."""
+    text = _CONTROL.sub(" ", str(text).replace("\n", " ").replace("\r", " "))
+    return _MARKDOWN.sub(lambda match: {"<": "&lt;", ">": "&gt;"}.get(match.group(1), "\\" + match.group(1)),
+                         text.replace("&", "&amp;"))
+
+
+def plain(text: str) -> str:
+    """Text for a terminal: control characters (escape sequences) made visible, not obeyed."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group(0)):02x}", str(text))
+
+
+def _note(note: str, text) -> str:
+    """A note line ("- ..."): its bullet kept, its text escaped."""
+    return "- " + text(note[2:]) if note.startswith("- ") else text(note)
+
+
+def json_text(value) -> str:
+    """JSON whose strings cannot close or open markup where it is embedded (<, >, & escaped)."""
+    return (json.dumps(value, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026"))
 
 
 def _csv_value(value):
     if value is None:
         return ""
     if isinstance(value, (list, dict)):
-        return json.dumps(value)
+        return json_text(value)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value  # a spreadsheet would run it as a formula
     return value
 
 
 def html_fragment(table: Table) -> str:
     """The table, its caption, legend and notes as HTML (text escaped, no external assets)."""
-    parts = ['<div class="table">' + tabulate(table.rows, headers=table.headers, tablefmt="html",
+    cleaned = [[_CONTROL.sub(" ", str(cell)) for cell in row] for row in table.rows]
+    parts = ['<div class="table">' + tabulate(cleaned, headers=table.headers, tablefmt="html",  # escapes <>&
                                                disable_numparse=True) + "</div>"]
     if table.caption:
         parts.append(f'<p class="caption">{escape(table.caption)}</p>')

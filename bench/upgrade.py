@@ -9,7 +9,8 @@ readable without rewriting their files: the loader upgrades each document in mem
 
 import re
 
-from bench.worker import SCHEMA_VERSION, controls
+from bench.worker import controls
+from bench.worker.result import SCHEMA_VERSION
 
 
 class UpgradeError(ValueError):
@@ -40,11 +41,16 @@ _CALLS_AFTER_IMPORT = {
 
 def _from_1(document: dict) -> dict:
     upgraded = dict(document, schema_version=2)
-    upgraded["mechanism"] = [entry for line in document.get("mechanism") or [] for entry in _entries_of(line)]
+    lines = document.get("mechanism") or []
+    if not isinstance(lines, list):
+        raise UpgradeError("schema 1 mechanism is not a list of lines")
+    upgraded["mechanism"] = [entry for line in lines for entry in _entries_of(line)]
     return upgraded
 
 
-def _entries_of(line: str) -> list[dict]:
+def _entries_of(line) -> list[dict]:
+    if not isinstance(line, str):
+        raise UpgradeError(f"schema 1 mechanism line not understood: {line!r}")
     environment = _ENVIRONMENT_LINE.match(line)
     if environment:
         name = environment.group("name")

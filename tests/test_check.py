@@ -32,6 +32,7 @@ def test_every_problem_is_listed(tmp_path):
         edit(trials / "local--process--seeds--r01.json", lambda d: d["environment"].update(PYTHONHASHSEED=None))
         edit(trials / "local--process--full--r01.json", lambda d: d.update(mechanism=d["mechanism"][:1]))
         edit(trials / "local--process--none--r01.json", lambda d: d["spec"].update(seed=7))
+        edit(trials / "local--process--none--r03.json", lambda d: d["environment"].update(PYTHONHASHSEED="0"))
         (trials / "local--process--none--r02.json").unlink()
         (trials / "local--process--seeds--r02.json").write_text("{")
         (tree / "machine.json").unlink()
@@ -44,7 +45,8 @@ def test_every_problem_is_listed(tmp_path):
     assert "config seeds recorded PYTHONHASHSEED but ran with PYTHONHASHSEED=None" in out
     assert "config full (tf.keras) records no tf.keras.utils.set_random_seed(<seed>) (before each model)" in out
     assert "records no tf.config.experimental.enable_op_determinism() (after import)" in out
-    assert "config none records seed 7" in out
+    assert "local--process--none--r01.json: seed 7 differs from its folder's plan (42); left out" in out
+    assert "config none ran with PYTHONHASHSEED=0" in out
     assert done.stderr.startswith("error: ") and "problems in" in done.stderr
 
 
@@ -81,6 +83,7 @@ def keras3_tree(tmp_path, backend, change=None):
     def damage(tree):
         for path in (tree / "trials").glob("*.json"):
             edit(path, convert)
+        edit(tree / "plan.json", lambda plan: plan["settings"].update(framework=f"keras3-{backend}"))
     return tampered(tmp_path, damage)
 
 

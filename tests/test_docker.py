@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -64,7 +65,9 @@ def test_container_and_local_process_give_identical_weights(container_run, tmp_p
 
 
 def test_a_container_past_its_timeout_is_killed_and_recorded(docker_engine, subset, tmp_path):
-    done = bench(*DOCKER_RUN, "--configs", "none", "--timeout", "1", "--format", "json", "--out", tmp_path)
+    done = bench(*DOCKER_RUN, "--configs", "none", "--timeout", "1", "--format", "json", "--out", tmp_path,
+                 check=False)
+    assert done.returncode == 1
     [cell] = json.loads(done.stdout)
     assert cell["verdict"] == "error"
     for result in results.load([tmp_path]):
@@ -74,7 +77,9 @@ def test_a_container_past_its_timeout_is_killed_and_recorded(docker_engine, subs
 
 
 def test_an_out_of_memory_kill_is_an_error_row(docker_engine, subset, tmp_path):
-    done = bench(*DOCKER_RUN, "--configs", "none", "--memory", "48m", "--format", "json", "--out", tmp_path)
+    done = bench(*DOCKER_RUN, "--configs", "none", "--memory", "48m", "--format", "json", "--out", tmp_path,
+                 check=False)
+    assert done.returncode == 1
     [cell] = json.loads(done.stdout)
     assert cell["verdict"] == "error"
     for result in results.load([tmp_path]):
@@ -85,7 +90,9 @@ def test_an_out_of_memory_kill_is_an_error_row(docker_engine, subset, tmp_path):
 
 
 def test_a_gpu_request_without_nvidia_runtime_is_an_error_row(docker_engine, subset, tmp_path):
-    done = bench(*DOCKER_RUN, "--configs", "none", "--gpus", "0", "--format", "json", "--out", tmp_path)
+    done = bench(*DOCKER_RUN, "--configs", "none", "--gpus", "0", "--format", "json", "--out", tmp_path,
+                 check=False)
+    assert done.returncode == 1
     [cell] = json.loads(done.stdout)
     assert cell["verdict"] == "error" and cell["trials"] == 2
     for result in results.load([tmp_path]):
@@ -210,3 +217,58 @@ def test_gpu_trials_keep_a_persistent_cuda_cache_per_image_gpu_model_and_driver(
             container.remove(force=True)
         for volume in docker_engine.volumes.list(filters={"label": "io.repro-bench.cuda-cache=1"}):
             volume.remove(force=True)
+
+
+def test_trial_containers_are_sealed(container_run, docker_engine, subset, tmp_path):
+    """No network, no capabilities, no privilege gain, a pids limit, never root, stdin held by
+    the runner; the trial's folder writable by the container's user alone."""
+    from bench import docker_backend
+    host = docker_backend.connect(None)
+    image = images.ensure(host, lookup("2.21"), "cpu")
+    backend = docker_backend.DockerBackend(host, image, subset, folder=tmp_path)
+    container = docker_engine.containers.create(**backend.container_options(
+        {"trial_id": "seal-check", "config": "none"}, str(tmp_path), None))
+    try:
+        container.reload()
+        config, host_config = container.attrs["Config"], container.attrs["HostConfig"]
+        assert host_config["CapDrop"] == ["ALL"] and host_config["SecurityOpt"] == ["no-new-privileges"]
+        assert host_config["PidsLimit"] == 4096 and host_config["NetworkMode"] == "none"
+        assert config["User"] == ("1000:1000" if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}")
+        assert config["OpenStdin"] and config["StdinOnce"]
+        assert config["Cmd"][0] == "--until-stdin-closes"
+        assert config["Labels"]["io.repro-bench.folder"] == str(tmp_path.resolve())
+    finally:
+        container.remove(force=True)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    (staging / "spec.json").write_text("{}")
+    docker_backend._hand_over(str(staging))
+    assert staging.stat().st_mode & 0o777 == 0o700
+    if os.getuid() == 0:
+        assert (staging.stat().st_uid, (staging / "spec.json").stat().st_uid) == (1000, 1000)
+
+
+def test_a_runner_killed_outright_leaves_no_container_running(container_run, docker_engine, subset, tmp_path):
+    """SIGKILL gives the runner no chance to clean up: the trial's container stops by itself
+    when its stdin closes, and the next run of the folder removes it before anything else."""
+    from tests.conftest import default_signals
+    out = (tmp_path / "out").resolve()
+    run = subprocess.Popen([sys.executable, "-m", "bench", *DOCKER_RUN, "--configs", "seeds", "--out", str(out)],
+                           cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                           preexec_fn=default_signals)
+    label = {"label": f"io.repro-bench.folder={out}"}
+    deadline = time.monotonic() + 300
+    while not docker_engine.containers.list(filters=label):
+        assert run.poll() is None and time.monotonic() < deadline, "no trial container started"
+        time.sleep(0.2)
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + 15
+    while docker_engine.containers.list(filters=label) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not docker_engine.containers.list(filters=label), "a trial container outlived its runner"
+    assert docker_engine.containers.list(all=True, filters=label)  # stopped, left for the next run to remove
+    done = bench(*DOCKER_RUN, "--configs", "seeds", "--out", out)
+    assert "removed 1 trial container(s) left by an earlier run" in done.stderr
+    assert not docker_engine.containers.list(all=True, filters=label)
+    assert len(results.load([out])) == 2

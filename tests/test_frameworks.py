@@ -59,7 +59,11 @@ def test_cnn_model_is_two_conv_blocks(keras3_python, subset, tmp_path):
 
 
 def test_an_inherited_xla_determinism_flag_does_not_reach_none_or_seeds():
+    """XLA_FLAGS reaches a trial only when named (--inherit-env), and never with the
+    determinism flag, which is full's own switch."""
     from bench.worker.process import trial_environment
     inherited = {"XLA_FLAGS": "--xla_gpu_deterministic_ops=true --xla_dump_to=/tmp/x", "PATH": "/bin"}
-    assert trial_environment("none", "/w", inherited)["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
-    assert "XLA_FLAGS" not in trial_environment("seeds", "/w", {"XLA_FLAGS": "--xla_gpu_deterministic_ops=true"})
+    assert "XLA_FLAGS" not in trial_environment("none", "/w", inherited)
+    assert trial_environment("none", "/w", inherited, inherit=["XLA_FLAGS"])["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"
+    assert "XLA_FLAGS" not in trial_environment("seeds", "/w", {"XLA_FLAGS": "--xla_gpu_deterministic_ops=true"},
+                                                inherit=["XLA_FLAGS"])

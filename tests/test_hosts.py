@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench import docker_backend, results
-from tests.conftest import REPO, bench
+from tests.conftest import REPO, bench, default_signals
 
 sys.path.insert(0, str(REPO / "scripts"))
 from private_engine import private_engine  # noqa: E402
@@ -75,7 +75,7 @@ def test_an_interrupted_run_resumes_to_the_same_tree(subset, tmp_path):
 
     broken = tmp_path / "broken"
     run = subprocess.Popen([sys.executable, "-m", "bench", "run", *plan, "--out", str(broken)], cwd=REPO,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=default_signals)
     while len(list((broken / "trials").glob("*.json")) if (broken / "trials").exists() else []) < 4:
         time.sleep(0.1)
     time.sleep(1.0)  # into the next trial

@@ -15,10 +15,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="result folders")
     parser.add_argument("--min-repeats", type=positive_int, default=2, metavar="N",
                         help="trials each process-protocol cell needs (default 2)")
+    parser.add_argument("--allow-failed", action="store_true",
+                        help="accept trees holding failed (error or timeout) trials, to publish the "
+                             "failures as results (unsupported trials are always accepted)")
 
 
 def main(arguments) -> int:
-    found = check.problems(arguments.paths, arguments.min_repeats)
+    found = check.problems(arguments.paths, arguments.min_repeats, arguments.allow_failed)
     if found:
         for problem in found:
             print(problem)

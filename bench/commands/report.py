@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from bench import results, tables, views
+from bench.console import say
 from bench.worker.jsonfile import write_text_atomic
 
 NAME = "report"
@@ -25,7 +26,7 @@ def add_arguments(parser) -> None:
 
 
 def main(arguments) -> int:
-    loaded = results.load(arguments.paths)
+    loaded = results.load(arguments.paths, say=say)
     if arguments.format == "html":  # the whole page: plots and every view (needs matplotlib)
         from bench import html_page
         text = html_page.render(loaded)

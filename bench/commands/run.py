@@ -5,13 +5,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench import archive, catalog, datasets, machine, results, tables, views
+from bench import archive, catalog, datasets, folder_plan, machine, preconditions, results, tables, views
 from bench.console import say
 from bench.errors import UsageError, UserError
 from bench.worker import gpus, options, plan, runner
 from bench.worker.budget import Budget
-from bench.worker.jsonfile import read_json
-from bench.worker.tree import ResultTree
+from bench.worker.result import FAILED
+from bench.worker.tree import FolderBusy, ResultTree
 
 NAME = "run"
 HELP = "run trials and print the table"
@@ -64,6 +64,13 @@ def add_arguments(parser) -> None:
                              "before any further repeat), a trial starts only where it can end in the time "
                              "left (judged by the trials measured so far), one stopped by the end of the "
                              "budget is not recorded; run again to continue (default: no limit)")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="run the folder's error and timeout trials again (their results move to "
+                             "DIR/failed/ and are named by the new ones)")
+    parser.add_argument("--inherit-env", action="append", default=[], metavar="NAME",
+                        help="pass this variable from your environment to the trials (repeatable); by "
+                             "default they get only an allowlist (paths, locale, the GPUs this job may "
+                             "use) and their configuration's own variables; recorded in every result")
     parser.add_argument("--archive", type=Path, metavar="DIR",
                         help="after every finished trial, write DIR/<results folder name>.tar.gz with the "
                              "results so far (weights left out), replacing the previous one atomically: "
@@ -82,13 +89,6 @@ def add_arguments(parser) -> None:
                              "intercept TLS); passed as a BuildKit secret, never stored")
     docker.add_argument("--rebuild", action="store_true", help="rebuild images even if current")
     docker.add_argument("--memory", metavar="SIZE", help="memory limit per container, e.g. 8g")
-
-
-# What defines a plan; --resume DIR takes these from the folder. Where and how fast it runs
-# (hosts, GPUs, --parallel, --timeout, --memory, ...) may change between sessions.
-PLAN_ARGUMENTS = ("configs", "repeats", "protocol", "in_process_repeats", "epochs", "samples", "batch_size",
-                  "seed", "model", "framework", "dataset", "data", "backend", "tf", "variant", "python",
-                  "envs_dir", "pythonpath")
 
 
 @dataclass
@@ -111,30 +111,51 @@ class Fleet:
         return [backend for by_host in self.backends.values() for backend in by_host.values()]
 
 
+# Exit statuses: every trial ok (unsupported on this GPU counts as expected) / some trial
+# failed (the table is still printed) / usage / the time budget ran out with trials not run.
+EXIT_OK, EXIT_TRIALS_FAILED, EXIT_BUDGET_SPENT = 0, 1, 3
+
+
 def main(arguments) -> int:
     if arguments.resume:
-        _restore_plan(arguments)
+        folder_plan.restore(arguments, getattr(arguments, "explicit", set()))
     try:
         configs, protocols, settings, workloads = options.plan_from(arguments)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
+    preconditions.static(arguments)
     out = arguments.resume or arguments.out or \
         Path("runs") / datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     tree = ResultTree(out)
-    gpu_info = gpu_slots(arguments.gpus)
+    gpu_info = gpu_slots(arguments.gpus, arguments.backend)
     if arguments.parallel and len(gpu_info) < 2:
         raise UsageError("--parallel needs at least two GPUs (--gpus 0,1 or --gpus all)")
-    make_fleet = _fleet(arguments, Path(tree.staging), gpu_info)  # checks its arguments first
+    folder_plan.require_same(Path(out), arguments, None)
+    make_fleet = _fleet(arguments, gpu_info, Path(out))  # checks its arguments first
     dataset = datasets.resolve(arguments.dataset, arguments.data, say=say)
+    preconditions.fits_dataset(arguments, dataset)
+    folder_plan.require_same(Path(out), arguments, dataset.spec)
+    try:  # nothing is written into the folder before this
+        preconditions.writable(Path(out), tree.lock)
+    except FolderBusy as busy:
+        raise UserError(str(busy)) from None
     if dataset.notice:
         say(f"note: {dataset.notice}")
+    stopped = tree.stop_leftover_workers()
+    if stopped:
+        say(f"stopped {len(stopped)} worker(s) left training by an earlier run of {out} (pid {', '.join(map(str, stopped))})")
     fleet = make_fleet(dataset)
+    removed = sum(backend.remove_leftovers() for backend in fleet.all())
+    if removed:
+        say(f"removed {removed} trial container(s) left by an earlier run of {out}")
     trials = plan.build(list(fleet.backends), configs, protocols, workloads)
-    tree.write_plan({"settings": settings, "workloads": workloads, "dataset": dataset.spec,
-                     "trials": [t.trial_id for t in trials],
-                     "arguments": {name: getattr(arguments, name) for name in PLAN_ARGUMENTS},
-                     "backends": {target: [b.info for b in by_host.values()]
-                                  for target, by_host in fleet.backends.items()}})
+    if arguments.retry_failed:
+        again = tree.retire_failed([trial.trial_id for trial in trials])
+        say(f"--retry-failed: {len(again)} failed trial(s) run again; the earlier results are kept in {tree.failed}")
+    preconditions.writable(Path(out), lambda: tree.write_plan({
+        "settings": settings, "workloads": workloads, "dataset": dataset.spec,
+        "trials": [t.trial_id for t in trials], "arguments": folder_plan.recorded(arguments),
+        "backends": {target: [b.info for b in by_host.values()] for target, by_host in fleet.backends.items()}}))
     machine.tag(fleet.all(), machine.record(Path(tree.root), arguments.machine, fleet.all()))
     for target, by_host in fleet.backends.items():
         info = next(iter(by_host.values())).info
@@ -149,14 +170,26 @@ def main(arguments) -> int:
         runner.run(trials, settings, dataset.spec, fleet.execute, tree, say=say, lanes=fleet.lanes,
                    concurrency=fleet.concurrency, timeout=arguments.timeout,
                    budget=Budget(arguments.budget) if arguments.budget else None, on_result=on_result)
-    except runner.NoSlotsLeft as error:
+    except (runner.NoSlotsLeft, runner.DiskFull) as error:
         raise UserError(str(error)) from None
+    loaded = results.load([Path(tree.root)])
+    print(tables.render(views.build("cells", loaded), arguments.format), end="")
+    return _exit_status(trials, loaded, tree, arguments.budget)
+
+
+def _exit_status(trials, loaded: list[dict], tree: ResultTree, budget: float | None) -> int:
+    planned = {trial.trial_id for trial in trials}
+    failed = [r["spec"]["trial_id"] for r in loaded if r["spec"]["trial_id"] in planned and r["status"] in FAILED]
     left = [trial for trial in trials if not tree.done(trial.trial_id)]
-    if left and arguments.budget:
+    if failed:
+        say(f"{len(failed)} of {len(trials)} trials failed (error or timeout, listed under the table); "
+            f"`bench run --retry-failed --resume {tree.root}` runs them again")
+        return EXIT_TRIALS_FAILED
+    if left and budget:
         say(f"time budget spent: {len(left)} of {len(trials)} trials not run; run again with the same "
             f"--out (or --resume {tree.root}) to continue")
-    print(tables.render(views.build("cells", results.load([Path(tree.root)])), arguments.format), end="")
-    return 0
+        return EXIT_BUDGET_SPENT
+    return EXIT_OK
 
 
 def stack(info: dict, frameworks: list[str]) -> str:
@@ -169,26 +202,18 @@ def stack(info: dict, frameworks: list[str]) -> str:
     return "; ".join(parts)
 
 
-def _restore_plan(arguments) -> None:
-    plan_file = Path(arguments.resume) / "plan.json"
-    if not plan_file.exists():
-        raise UsageError(f"--resume {arguments.resume}: no plan.json there; give a folder made by `bench run`")
-    stored = read_json(str(plan_file)).get("arguments")
-    if stored is None:
-        raise UsageError(f"--resume {arguments.resume}: its plan.json records no arguments (made by an older "
-                         "version); run again with the same options and --out instead")
-    for name in PLAN_ARGUMENTS:
-        setattr(arguments, name, stored.get(name))
-    for name in ("framework", "model"):  # one name each before several could be planned
-        if isinstance(getattr(arguments, name), str):
-            setattr(arguments, name, [getattr(arguments, name)])
-
-
-def gpu_slots(requested: list[str] | None) -> dict[str, dict]:
+def gpu_slots(requested: list[str] | None, backend: str = "local") -> dict[str, dict]:
     """GPU id -> what nvidia-smi says of it (empty where it cannot be asked, e.g. a remote host)."""
-    if not requested:
+    if requested is None:
         return {}
+    if not requested:
+        raise UsageError("--gpus needs GPU ids, e.g. --gpus 0 or --gpus all")
+    if len(set(requested)) < len(requested):
+        raise UsageError(f"--gpus names a GPU twice: {','.join(requested)}")
     found = gpus.query()
+    if not found and backend == "local":
+        raise UsageError(f"--gpus {','.join(requested)}: nvidia-smi finds no GPU on this machine, so the trials "
+                         "would run on the CPU; leave --gpus out to run them there")
     if requested == ["all"]:
         if not found:
             raise UsageError("--gpus all: nvidia-smi finds no GPU on this machine; name them, e.g. --gpus 0")
@@ -212,7 +237,7 @@ def _lanes(hosts: int, gpu_info: dict, parallel: bool) -> tuple[list[list[tuple]
     return [[(host, gpu) for gpu in gpus_] for host in range(hosts)], {host: 1 for host in range(hosts)}
 
 
-def _fleet(arguments, work_dir: Path, gpu_info: dict[str, dict]):
+def _fleet(arguments, gpu_info: dict[str, dict], out: Path):
     """Check the backend's arguments now; return a function that makes the fleet once the
     dataset is known (containers mount it)."""
     if arguments.backend == "local":
@@ -227,7 +252,8 @@ def _fleet(arguments, work_dir: Path, gpu_info: dict[str, dict]):
             interpreters = {f"tf{env.minor}": env.python for env in environments}
         else:
             interpreters = {"local": arguments.python}
-        backends = {target: {0: LocalBackend(python, work_dir, gpu_info, pythonpath=arguments.pythonpath)}
+        backends = {target: {0: LocalBackend(python, gpu_info, pythonpath=arguments.pythonpath,
+                                             inherit=arguments.inherit_env)}
                     for target, python in interpreters.items()}
         return lambda dataset: Fleet(backends, lanes, per_machine)
     from bench import docker_backend, images
@@ -243,7 +269,8 @@ def _fleet(arguments, work_dir: Path, gpu_info: dict[str, dict]):
             built = images.ensure_everywhere(hosts, version, arguments.variant, rebuild=arguments.rebuild,
                                              ca_bundle=arguments.ca_bundle, say=say)
             backends[f"tf{version.minor}-{arguments.variant}"] = {
-                index: docker_backend.DockerBackend(host, image, dataset, memory=arguments.memory, gpus=gpu_info)
+                index: docker_backend.DockerBackend(host, image, dataset, memory=arguments.memory, gpus=gpu_info,
+                                                    inherit=arguments.inherit_env, folder=Path(out))
                 for index, (host, image) in enumerate(zip(hosts, built))}
         return Fleet(backends, lanes, per_machine)
     return make

@@ -1,19 +1,23 @@
-"""python -m bench.worker SPEC.json RESULT.json  |  --probe  |  --probe-framework NAME
+"""python -m bench.worker [--until-stdin-closes] SPEC.json RESULT.json  |  --probe  |  --probe-framework NAME
 
 Exit status: 0 trial ok, 3 trial failed (its result is written), 2 unusable arguments or
-spec (no result). Any other status means the worker itself died; the host records that.
-``--probe`` says what is installed without importing it; ``--probe-framework`` imports one
-framework as a trial would and says what it sees (exit 3 with one line where it cannot).
+spec (no result), 4 stopped because the runner went away (no result). Any other status
+means the worker itself died; the host records that. ``--until-stdin-closes``: the runner
+holds the other end of stdin; when it closes, however the runner ended, the trial stops at
+once, so that no worker ever outlives its runner. ``--probe`` says what is installed
+without importing it; ``--probe-framework`` imports one framework as a trial would and says
+what it sees (exit 3 with one line where it cannot).
 """
 
 import json
 import os
 import sys
+import threading
 
 from bench.worker import installed, jsonfile
 from bench.worker.outcomes import EXIT_TRIAL_FAILED
 
-EXIT_OK, EXIT_USAGE = 0, 2
+EXIT_OK, EXIT_USAGE, EXIT_RUNNER_GONE = 0, 2, 4
 
 
 def probe():
@@ -50,8 +54,12 @@ def main(argv):
             sys.stderr.write("%s: %s\n" % (type(error).__name__, str(error).strip().splitlines()[0] if str(error).strip() else ""))
             return EXIT_TRIAL_FAILED
         return EXIT_OK
+    if argv[:1] == ["--until-stdin-closes"]:
+        argv = argv[1:]
+        _stop_when_stdin_closes()
     if len(argv) != 2:
-        sys.stderr.write("usage: python -m bench.worker SPEC.json RESULT.json | --probe\n")
+        sys.stderr.write("usage: python -m bench.worker [--until-stdin-closes] SPEC.json RESULT.json | --probe "
+                         "| --probe-framework NAME\n")
         return EXIT_USAGE
     spec_path, result_path = argv
     from bench.worker import trial  # needs numpy; the probe above must not
@@ -63,6 +71,17 @@ def main(argv):
         return EXIT_USAGE
     jsonfile.write_json_atomic(result_path, result)
     return EXIT_OK if result["status"] == "ok" else EXIT_TRIAL_FAILED
+
+
+def _stop_when_stdin_closes():
+    def watch():
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        os._exit(EXIT_RUNNER_GONE)  # now: no cleanup that could block, nothing half-written is kept
+    threading.Thread(target=watch, name="runner-watch", daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -7,14 +7,16 @@ to DIR/trials/, and running again resumes. Exit status 0 when every trial has a 
 """
 
 import argparse
+import json
 import os
+import signal
 import sys
 
 import bench
 from bench.worker import installed, jsonfile, options, process, runner
 from bench.worker.fingerprint import cpu_model
 from bench.worker.plan import build
-from bench.worker.tree import ResultTree
+from bench.worker.tree import FolderBusy, ResultTree
 
 WORKER_PATH = os.path.dirname(os.path.dirname(os.path.abspath(bench.__file__)))
 
@@ -32,8 +34,19 @@ def main(argv):
         dataset_spec = jsonfile.read_json(arguments.dataset_spec)
     except (ValueError, OSError) as error:
         parser.error(str(error))
+    signal.signal(signal.SIGTERM, _stop)  # compose stop: as PID 1 it would otherwise be ignored
     tree = ResultTree(arguments.out)
     trials = build([arguments.target], configs, protocols, workloads)
+    plan = json.loads(json.dumps({"settings": chosen, "workloads": workloads, "dataset": dataset_spec,
+                                  "trials": [trial.trial_id for trial in trials]}))  # as the file holds it
+    try:
+        tree.lock()
+        _require_same_plan(tree, arguments.target, plan)
+        tree.stop_leftover_workers()
+        tree.write_plan(plan, name=arguments.target)
+    except (FolderBusy, ValueError, OSError) as error:
+        sys.stderr.write("error: %s\n" % error)
+        return 2
     info = {"backend": "container-batch", "python": sys.executable, "tensorflow": installed.tensorflow_version(),
             "image": os.environ.get("BENCH_IMAGE"), "device": {"kind": "cpu", "name": cpu_model()}}
 
@@ -44,6 +57,24 @@ def main(argv):
     sys.stdout.flush()
     runner.run(trials, chosen, dataset_spec, execute, tree, say=_say, timeout=arguments.timeout)
     return 0
+
+
+def _require_same_plan(tree, target, plan):
+    """A folder's plan for a target is fixed by its first batch (as bench run fixes plan.json)."""
+    path = os.path.join(tree.root, "plans", target + ".json")
+    if not os.path.exists(path):
+        return
+    before = jsonfile.read_json(path)
+    differing = [name for name in ("settings", "workloads", "trials") if before.get(name) != plan[name]]
+    if (before.get("dataset") or {}).get("name") != plan["dataset"].get("name"):
+        differing.append("dataset")
+    if differing:
+        raise ValueError("%s already holds another plan for %s (its %s differ); use another --out"
+                         % (tree.root, target, ", ".join(differing)))
+
+
+def _stop(signum, frame):
+    sys.exit(128 + signum)  # unwinds: the running trial's worker is killed on the way out
 
 
 def _say(message):

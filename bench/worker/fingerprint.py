@@ -5,7 +5,8 @@ import platform
 import socket
 import sys
 
-# Environment variables that change what a trial computes or how fast; recorded as found.
+# Environment variables that change what a trial computes or how fast: recorded even where
+# they are not set (as None), so that their absence is on record too.
 RECORDED_ENVIRONMENT = (
     "PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC", "TF_CUDNN_USE_FRONTEND",
     "TF_ENABLE_ONEDNN_OPTS", "TF_USE_LEGACY_KERAS", "TF_NUM_INTRAOP_THREADS",
@@ -16,7 +17,11 @@ RECORDED_ENVIRONMENT = (
 
 
 def environment():
-    return {name: os.environ.get(name) for name in RECORDED_ENVIRONMENT}
+    """The trial's whole environment (the host built it from an allowlist and the
+    configuration, so nothing in it is there by accident), and the variables that matter."""
+    found = dict((name, None) for name in RECORDED_ENVIRONMENT)
+    found.update(os.environ)
+    return found
 
 
 def interpreter():

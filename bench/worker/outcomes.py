@@ -9,12 +9,11 @@ No trial is ever dropped.
 import re
 import signal
 
-from bench.worker import SCHEMA_VERSION
+from bench.worker import result as result_document
 from bench.worker.jsonfile import read_json
 
 LOG_TAIL_CHARS = 4000
 EXIT_TRIAL_FAILED = 3
-STATUSES = ("ok", "error", "timeout", "unsupported")
 
 # What a TensorFlow build says when it has no kernels for the GPU at hand.
 UNSUPPORTED_GPU = re.compile(
@@ -53,10 +52,7 @@ def finish(spec, result_path, exit_code, timed_out, wall_seconds, log, runner_in
 
 def failure(spec, status, error_type, message):
     """A result for a trial whose worker left none."""
-    return {"schema_version": SCHEMA_VERSION, "spec": spec, "status": status,
-            "error": {"type": error_type, "message": message}, "mechanism": [], "runs": [],
-            "dataset": None, "timing": {}, "software": {}, "machine": {}, "device": None,
-            "environment": {}}
+    return result_document.failure(spec, status, error_type, message)
 
 
 def describe_exit(exit_code, oom_killed=False):
@@ -80,4 +76,4 @@ def _read(path):
         result = read_json(str(path))
     except (OSError, ValueError):
         return None
-    return result if isinstance(result, dict) and result.get("status") in STATUSES else None
+    return result if isinstance(result, dict) and not result_document.problems(result) else None

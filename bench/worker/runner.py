@@ -18,6 +18,7 @@ called after each result is written.
 """
 
 import collections
+import errno
 import os
 import threading
 import time
@@ -37,6 +38,13 @@ class InfrastructureError(Exception):
 
 class NoSlotsLeft(RuntimeError):
     """Every slot failed while trials remained; they are not lost: resume the run."""
+
+
+class DiskFull(RuntimeError):
+    """The result tree's file system is full: the run stops; finished trials are kept."""
+
+
+NO_SPACE = "No space left on device"
 
 
 class Progress(object):
@@ -70,9 +78,14 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=(
         with state.lock:  # weights store, result tree and progress are shared by the lanes
             if budget is not None:
                 budget.measured(kind_of(trial), result["runner"]["wall_seconds"])
-            if result["status"] == "ok":
-                _keep_weights(result, staging, state.store, state.outcomes.setdefault(_cell_of(trial), []))
-            tree.write(result)
+            try:
+                if result["status"] == "ok":
+                    _keep_weights(result, staging, state.store, state.outcomes.setdefault(_cell_of(trial), []))
+                tree.write(result)
+            except OSError as error:
+                if error.errno == errno.ENOSPC:
+                    raise DiskFull(_disk_full_message(tree, state))
+                raise
             tree.clean_staging(trial.trial_id)
             state.written.append(result)
             if on_result is not None:
@@ -110,6 +123,10 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=(
                 result = trial_outcomes.failure(spec, "error", "InfrastructureError",
                                                 "%d attempts failed: %s" % (len(failures), failures[-1]["error"]))
                 result["runner"] = {"wall_seconds": 0.0, "exit_code": None, "timed_out": False}
+            if _failed_for_lack_of_space(result):  # the disk's failure, not the trial's: not a result
+                with state.lock:
+                    state.stop = True
+                raise DiskFull(_disk_full_message(tree, state))
             if limit < timeout and result["runner"].get("timed_out"):
                 with state.lock:  # the budget ran out, not the trial's own time: not a result
                     tree.clean_staging(trial.trial_id)
@@ -144,7 +161,8 @@ class _State(object):
 
 
 def _side_by_side(lane_worker, lanes, state):
-    """One thread per lane; Ctrl-C lets the running trials finish (and be kept), starts no more."""
+    """One thread per lane. An interruption (Ctrl-C, SIGTERM) stops at once, as with one
+    lane: the lanes' workers end with this process (their stdin closes), finished trials stay."""
     errors = []
 
     def guarded(slots):
@@ -155,18 +173,12 @@ def _side_by_side(lane_worker, lanes, state):
             with state.lock:
                 state.stop = True
 
-    threads = [threading.Thread(target=guarded, args=(lane,)) for lane in lanes]
+    threads = [threading.Thread(target=guarded, args=(lane,), daemon=True) for lane in lanes]
     for thread in threads:
         thread.start()
-    try:
-        for thread in threads:
-            thread.join()
-    except KeyboardInterrupt:
-        with state.lock:
-            state.stop = True
-        for thread in threads:
-            thread.join()
-        raise
+    for thread in threads:
+        while thread.is_alive():  # a join with a timeout lets signals through at once
+            thread.join(0.5)
     if errors:
         raise errors[0]
 
@@ -191,6 +203,19 @@ def _where(result):
 
 def _cell_of(trial):
     return (trial.target, trial.framework, trial.model, trial.protocol, trial.config)
+
+
+def _failed_for_lack_of_space(result):
+    if result["status"] == "ok":
+        return False
+    text = "%s %s" % ((result.get("error") or {}).get("message", ""), result.get("runner", {}).get("log_tail", ""))
+    return NO_SPACE in text
+
+
+def _disk_full_message(tree, state):
+    kept = len([name for name in os.listdir(tree.trials) if name.endswith(".json")]) if os.path.isdir(tree.trials) else 0
+    return ("no space left on the device of %s: the %d trials finished there are kept; free some space, then run "
+            "again with the same --out to continue" % (tree.root, kept))
 
 
 def _next_trial(pending, budget):

@@ -10,8 +10,8 @@ import os
 import time
 import traceback
 
-from bench.worker import (SCHEMA_VERSION, configurations, cuda_cache, data, experiment, fingerprint, frameworks,
-                          gpus, outcomes, weights)
+from bench.worker import (configurations, cuda_cache, data, experiment, fingerprint, frameworks, gpus, outcomes,
+                          result as result_document, weights)
 from bench.worker.plan import PROTOCOL_RUNS
 
 REQUIRED_SPEC_FIELDS = ("trial_id", "config", "protocol", "seed", "framework", "model", "epochs",
@@ -41,20 +41,8 @@ def run(spec, output_dir=None):
     """
     check_spec(spec)
     started = time.perf_counter()
-    result = {
-        "schema_version": SCHEMA_VERSION,
-        "spec": spec,
-        "status": "ok",
-        "error": None,
-        "mechanism": [],
-        "runs": [],
-        "dataset": None,
-        "timing": {},
-        "software": fingerprint.interpreter(),
-        "machine": fingerprint.machine(),
-        "device": None,
-        "started_at": _now(),
-    }
+    result = result_document.new(spec)
+    result.update(software=fingerprint.interpreter(), machine=fingerprint.machine(), started_at=_now())
     framework = None
     cache_before = cuda_cache.state()
     try:
@@ -65,6 +53,9 @@ def run(spec, output_dir=None):
         mechanism.extend(configurations.before_import(config, framework))
         keras = _timed(result, "import_seconds", framework.load)
         mechanism.extend(configurations.after_import(config, framework))
+        if spec.get("gpu") is not None and not framework.gpus():  # it would train on the CPU unseen
+            raise RuntimeError("GPU %s was asked for, but %s sees no GPU (a CPU-only build, or no driver)"
+                               % (spec["gpu"], spec["framework"]))
         x, y, result["dataset"] = _timed(result, "data_seconds", data.load, spec["dataset"],
                                          spec["samples"], keras)
         first_weights = None
