@@ -1,7 +1,8 @@
 # repro-bench images: one Dockerfile, parametrised by build arguments (bench/images.py and
 # compose.yaml pass them from bench/data/catalog.json).
 #
-# Target "worker" (the default): one TensorFlow version holding only the worker side.
+# Target "worker" (the default): one TensorFlow version holding only the worker side
+# (bench/trial: one trial; bench/runner: whole plans, for compose).
 #   production: BASE_IMAGE=tensorflow/tensorflow:<tag> (official, TensorFlow inside), TF_PIP=""
 #   cpu-pip:    BASE_IMAGE=python:<X.Y>-slim and TF_PIP="tensorflow-cpu==2.15.* ..." (pins)
 # Target "host": the host side (prepare data, report) for compose.
@@ -58,10 +59,11 @@ RUN if [ "$BAKE_MNIST" = 1 ]; then \
       python3 -c "import tensorflow as tf; tf.keras.datasets.mnist.load_data()"; \
     fi
 COPY bench/__init__.py /opt/repro-bench/bench/
-COPY bench/worker/ /opt/repro-bench/bench/worker/
+COPY bench/trial/ /opt/repro-bench/bench/trial/
+COPY bench/runner/ /opt/repro-bench/bench/runner/
 LABEL org.opencontainers.image.title="repro-bench worker" \
       io.repro-bench.tf-minor="${TF_MINOR}" \
       io.repro-bench.variant="${VARIANT}" \
       io.repro-bench.base-image="${BASE_IMAGE}"
 WORKDIR /home/bench
-ENTRYPOINT ["python3", "-m", "bench.worker"]
+ENTRYPOINT ["python3", "-m", "bench.trial"]

@@ -2,9 +2,13 @@
 
 The package has two sides that talk only through files and exit codes:
 
-* ``bench.worker`` runs one trial inside a container or a fresh process. It must run on
-  Python 3.6 with only the standard library, NumPy and TensorFlow (checked by vermin in CI).
-* everything else is the host side (plan, runner, results, report, CLI): Python 3.10+.
+* the worker side, what goes into a trial's process or image: ``bench.trial`` (one trial in a
+  fresh process) and ``bench.runner`` (plans, running trials as processes, result trees). It
+  runs on Python 3.6 with only the standard library, NumPy and the framework (vermin and a
+  real Python 3.6 check it);
+* the host side, Python 3.10+: ``bench.commands`` (the command line), ``bench.backends``
+  (where trials run), ``bench.environments`` (what they run with), ``bench.results``
+  (reading, checking and packing result trees) and ``bench.report`` (tables, plots, pages).
 
 This file is imported by both sides, so it stays Python 3.6-compatible and dependency-free.
 """

@@ -33,12 +33,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import catalog, datasets  # noqa: E402
-from bench.local import LocalBackend  # noqa: E402
-from bench.worker import fingerprint, plan, runner  # noqa: E402
-from bench.worker.configurations import CONFIGS  # noqa: E402
-from bench.worker.jsonfile import write_json_atomic  # noqa: E402
-from bench.worker.tree import ResultTree  # noqa: E402
+from bench.backends.local import LocalBackend  # noqa: E402
+from bench.environments import catalog, datasets  # noqa: E402
+from bench.runner import plan, work_queue  # noqa: E402
+from bench.runner.tree import ResultTree  # noqa: E402
+from bench.trial import fingerprint  # noqa: E402
+from bench.trial.configurations import CONFIGS  # noqa: E402
+from bench.trial.jsonfile import write_json_atomic  # noqa: E402
 
 
 def measure(make_backend, target: str, repeats: int, settings: dict, dataset) -> dict:
@@ -48,7 +49,7 @@ def measure(make_backend, target: str, repeats: int, settings: dict, dataset) ->
         backend = make_backend(Path(tree.staging))
         trials = plan.build([target], list(CONFIGS), {"process": repeats})
         started = time.perf_counter()
-        written = runner.run(trials, settings, dataset.spec,
+        written = work_queue.run(trials, settings, dataset.spec,
                              lambda spec, staging, slot, timeout: backend.execute(spec, staging, None, timeout),
                              tree, say=lambda message: None, timeout=3600)
         loop_seconds = time.perf_counter() - started
@@ -101,9 +102,9 @@ def main() -> int:
         "local": local,
     }
     if arguments.backend == "docker":
-        from bench import docker_backend, images
+        from bench.backends import docker_backend, hosts, images
         version = catalog.lookup(arguments.tf)
-        host = docker_backend.connect(None)
+        host = hosts.connect(None)
         image = images.ensure(host, version, arguments.variant)
         container = measure(lambda work: docker_backend.DockerBackend(host, image, dataset),
                             f"tf{version.minor}-{arguments.variant}", arguments.repeats, settings, dataset)
@@ -126,7 +127,7 @@ def main() -> int:
 def hosts(arguments) -> int:
     """Wall time of one plan on one host, then on two."""
     from private_engine import private_engine
-    from bench.docker_backend import resolve
+    from bench.backends.hosts import resolve
     first = resolve(None)
     plan_options = ["--backend", "docker", "--tf", arguments.tf, "--variant", arguments.variant,
                     "--repeats", str(arguments.repeats), "--epochs", str(arguments.epochs)]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import datasets
+from bench.environments import datasets
 
 REPO = Path(__file__).resolve().parent.parent
 # Small enough to keep a trial at a few seconds, large enough to be the real experiment.

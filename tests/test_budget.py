@@ -2,9 +2,9 @@
 stopped by the budget recorded. The runner is driven by a stand-in execute (no training)
 and a clock the test moves, so these run in milliseconds."""
 
-from bench.worker import outcomes, plan, runner
-from bench.worker.budget import Budget
-from bench.worker.tree import ResultTree
+from bench.runner import outcomes, plan, work_queue
+from bench.runner.budget import Budget
+from bench.runner.tree import ResultTree
 
 
 class Clock:
@@ -47,7 +47,7 @@ def test_no_trial_starts_that_cannot_end_within_the_budget(tmp_path):
                         plan.workloads(["keras3-jax"], ["mlp", "cnn"]))
     seconds = {"mlp": 10.0, "cnn": 30.0}
     budget = Budget(100, clock=clock)
-    written = runner.run(trials, plan.settings(), {"name": "x"}, stand_in(clock, lambda s: seconds[s["model"]], log),
+    written = work_queue.run(trials, plan.settings(), {"name": "x"}, stand_in(clock, lambda s: seconds[s["model"]], log),
                          ResultTree(tmp_path), say=lambda line: None, timeout=1000, budget=budget)
     ran = [trial_id for trial_id, _ in log]
     # Round 1: 10 + 10 + 30 + 30 = 80 s; then 20 s left: the mlp trials of round 2 fit
@@ -65,13 +65,13 @@ def test_a_trial_stopped_by_the_end_of_the_budget_is_not_recorded(tmp_path):
     trials = plan.build(["local"], ["none"], {"process": 2})
     tree = ResultTree(tmp_path)
     # Nothing measured yet: the first trial starts, and takes longer than the whole budget.
-    runner.run(trials, plan.settings(), {"name": "x"}, stand_in(clock, lambda spec: 50.0, log), tree,
+    work_queue.run(trials, plan.settings(), {"name": "x"}, stand_in(clock, lambda spec: 50.0, log), tree,
                say=lines.append, timeout=1000, budget=Budget(30, clock=clock))
     assert log == [("local--process--none--r01", 30)]
     assert not tree.done("local--process--none--r01")
     assert "local--process--none--r01 stopped at the end of the time budget; not recorded" in lines
     # Its own timeout (not the budget's end) is a result, as always.
-    runner.run(trials, plan.settings(), {"name": "x"}, stand_in(clock, lambda spec: 50.0, []), tree,
+    work_queue.run(trials, plan.settings(), {"name": "x"}, stand_in(clock, lambda spec: 50.0, []), tree,
                say=lines.append, timeout=5, budget=Budget(30, clock=clock))
     assert tree.done("local--process--none--r01")
 
@@ -79,9 +79,9 @@ def test_a_trial_stopped_by_the_end_of_the_budget_is_not_recorded(tmp_path):
 def test_a_resumed_run_judges_by_the_trials_already_in_the_folder(tmp_path):
     clock, tree = Clock(), ResultTree(tmp_path)
     trials = plan.build(["local"], ["none"], {"process": 3})
-    runner.run(trials[:1], plan.settings(), {"name": "x"}, stand_in(clock, lambda spec: 40.0, []), tree,
+    work_queue.run(trials[:1], plan.settings(), {"name": "x"}, stand_in(clock, lambda spec: 40.0, []), tree,
                say=lambda line: None, timeout=1000)
     log = []
-    runner.run(trials, plan.settings(), {"name": "x"}, stand_in(clock, lambda spec: 40.0, log), tree,
+    work_queue.run(trials, plan.settings(), {"name": "x"}, stand_in(clock, lambda spec: 40.0, log), tree,
                say=lambda line: None, timeout=1000, budget=Budget(60, clock=clock))
     assert [trial_id for trial_id, _ in log] == ["local--process--none--r02"]  # 44 s fits in 60, not twice

@@ -2,10 +2,12 @@
 
 import pytest
 
-from bench import catalog, cells, tables, views
+from bench.environments import catalog
+from bench.report import cells, tables, views
 from bench.errors import UsageError
-from bench.worker import installed, outcomes
-from bench.worker.frameworks import TensorFlowKeras
+from bench.trial import exits, result
+from bench.trial import installed
+from bench.trial.frameworks import TensorFlowKeras
 
 
 def test_every_minor_from_2_1_to_2_21_is_known():
@@ -63,13 +65,13 @@ def test_known_gpu_limits():
     "is invalid",
 ])
 def test_unsupported_gpu_messages_are_recognised(line):
-    assert outcomes.unsupported_reason("some log\n" + line + "\nmore") == line.strip()[:500]
-    assert outcomes.unsupported_reason("ResourceExhaustedError: OOM when allocating tensor") is None
+    assert exits.unsupported_reason("some log\n" + line + "\nmore") == line.strip()[:500]
+    assert exits.unsupported_reason("ResourceExhaustedError: OOM when allocating tensor") is None
 
 
 def test_an_unsupported_cell_is_explained_from_the_catalog():
     spec = {"trial_id": "t", "config": "full", "protocol": "process", "epochs": 1, "dataset": {"name": "d"}}
-    failed = outcomes.failure(spec, "unsupported", "UnsupportedGPU", "device kernel image is invalid")
+    failed = result.failure(spec, "unsupported", "UnsupportedGPU", "device kernel image is invalid")
     failed["runner"] = {"tensorflow": "2.2.0", "device": {"kind": "gpu", "name": "NVIDIA H100 80GB HBM3"}}
     [cell] = cells.build_cells([failed])
     assert cell.verdict == "unsupported"

@@ -9,8 +9,9 @@ import time
 
 import pytest
 
-from bench import images, results
-from bench.catalog import lookup
+from bench import results
+from bench.backends import images
+from bench.environments.catalog import lookup
 from tests.conftest import QUICK, REPO, bench
 
 DOCKER_RUN = ["run", "--backend", "docker", "--tf", "2.21", "--variant", "cpu", *QUICK,
@@ -181,9 +182,9 @@ def test_gpu_trials_keep_a_persistent_cuda_cache_per_image_gpu_model_and_driver(
     """What a GPU trial's container is created with (no NVIDIA runtime here, so it is created
     and inspected through docker-py, not started): that GPU, CUDA_CACHE_PATH and a raised
     CUDA_CACHE_MAXSIZE, and a named volume there that any user of the image can fill."""
-    from bench import docker_backend
-    from bench.worker import cuda_cache
-    host = docker_backend.connect(None)
+    from bench.backends import docker_backend, hosts
+    from bench.trial import cuda_cache
+    host = hosts.connect(None)
     image = images.ensure(host, lookup("2.21"), "cpu")
     h100 = {"name": "NVIDIA H100 80GB HBM3", "driver": "580.159.04"}
     backend = docker_backend.DockerBackend(host, image, subset, gpus={"0": h100, "1": dict(h100, driver="590.1")})
@@ -222,8 +223,8 @@ def test_gpu_trials_keep_a_persistent_cuda_cache_per_image_gpu_model_and_driver(
 def test_trial_containers_are_sealed(container_run, docker_engine, subset, tmp_path):
     """No network, no capabilities, no privilege gain, a pids limit, never root, stdin held by
     the runner; the trial's folder writable by the container's user alone."""
-    from bench import docker_backend
-    host = docker_backend.connect(None)
+    from bench.backends import docker_backend, hosts
+    host = hosts.connect(None)
     image = images.ensure(host, lookup("2.21"), "cpu")
     backend = docker_backend.DockerBackend(host, image, subset, folder=tmp_path)
     container = docker_engine.containers.create(**backend.container_options(

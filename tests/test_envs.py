@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bench import catalog, envs, pythons
+from bench.environments import catalog, envs, pythons
 from tests.conftest import QUICK, bench
 
 

@@ -5,10 +5,12 @@ import subprocess
 import sys
 
 
-from bench import cells, results, tables, views
-from bench.local import LocalBackend
-from bench.worker import outcomes, plan, runner
-from bench.worker.tree import ResultTree
+from bench import results
+from bench.report import cells, tables, views
+from bench.backends.local import LocalBackend
+from bench.runner import outcomes, plan, work_queue
+from bench.trial import exits
+from bench.runner.tree import ResultTree
 from tests.conftest import QUICK, bench
 
 
@@ -26,7 +28,7 @@ def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, s
     backend = LocalBackend(sys.executable)
     settings = plan.settings(epochs=1, samples=500)
     lines = []
-    runner.run([failing, *trials], settings, subset.spec, backend.execute, tree, say=lines.append,
+    work_queue.run([failing, *trials], settings, subset.spec, backend.execute, tree, say=lines.append,
                lanes=[[None]], timeout=300)
     loaded = {r["spec"]["trial_id"]: r for r in results.load([tmp_path])}
     assert len(loaded) == 3
@@ -35,7 +37,7 @@ def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, s
     assert bad["error"]["type"] == "builtins.FileNotFoundError"
     assert "/nonexistent/gone.npz" in bad["error"]["message"]
     assert "Traceback" in bad["error"]["traceback"]
-    assert bad["runner"]["exit_code"] == outcomes.EXIT_TRIAL_FAILED
+    assert bad["runner"]["exit_code"] == exits.EXIT_TRIAL_FAILED
     assert "error (FileNotFoundError)" in lines[0]
     assert all(loaded[t.trial_id]["status"] == "ok" for t in trials)
     [seeds] = cells.build_cells(list(loaded.values()))

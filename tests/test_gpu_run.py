@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from bench import cache, envs, results
+from bench import results
+from bench.environments import cache, envs
 from tests.conftest import REPO, bench
 from tests.test_worker_side import pyenv_python
 

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from bench.worker import gpus
+from bench.trial import gpus
 from tests.conftest import bench
 
 # triton-inference-server/server#8070: `nvidia-smi --query-gpu=compute_cap,compute_mode,

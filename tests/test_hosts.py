@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from bench import docker_backend, results
+from bench import results
+from bench.backends import hosts
 from tests.conftest import REPO, bench, default_signals
 
 sys.path.insert(0, str(REPO / "scripts"))
@@ -26,7 +27,7 @@ def second_engine(docker_engine, tmp_path):
 
 
 def first_engine():
-    return docker_backend.resolve(None)
+    return hosts.resolve(None)
 
 
 def test_two_hosts_share_the_queue_and_survive_one_dying(second_engine, subset, tmp_path):

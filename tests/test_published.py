@@ -2,7 +2,7 @@
 
 import shutil
 
-from bench import publish
+from bench.report import publish
 from tests.conftest import REPO, bench
 
 

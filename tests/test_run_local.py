@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from bench import cells, results
+from bench import results
+from bench.report import cells
 from tests.conftest import QUICK, bench
 
 

@@ -1,7 +1,8 @@
-"""The line between the two sides, checked mechanically.
+"""The line between the two sides, and the shape of the packages, checked mechanically.
 
-Worker side (bench/__init__.py, bench/worker/): Python 3.6, stdlib + NumPy + TensorFlow only.
-Host side: never imports TensorFlow (the report works without it).
+Worker side (bench/__init__.py, bench/trial/, bench/runner/): Python 3.6, stdlib + NumPy +
+TensorFlow only; the trial imports nothing of the suite but itself. Host side: never imports
+TensorFlow (the report works without it). No package imports in a circle.
 """
 
 import ast
@@ -12,7 +13,7 @@ import sys
 
 import pytest
 
-from bench import worker_source
+from bench.backends import worker_source
 from tests.conftest import REPO
 
 WORKER_FILES = [str(REPO / path) for path in worker_source.files()]
@@ -52,23 +53,82 @@ def test_worker_side_imports_only_stdlib_numpy_and_tensorflow():
                 f"{path} imports {name}"
 
 
-def test_worker_side_never_imports_host_modules():
+def bench_imports(path):
+    """The bench modules a file imports (``from bench.x import y`` counts bench.x.y where that
+    is a module), outside ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(open(path).read())
+    checking_only = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                     and getattr(block.test, "id", None) == "TYPE_CHECKING" for node in ast.walk(block)}
+    for node in ast.walk(tree):
+        if id(node) in checking_only:
+            continue
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names if alias.name.startswith("bench"))
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module.startswith("bench"):
+            for alias in node.names:
+                module = f"{node.module}.{alias.name}"
+                yield module if module_path(module) else node.module
+
+
+def module_path(module):
+    base = REPO / module.replace(".", "/")
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def all_modules():
+    return {str(path.relative_to(REPO).with_suffix("")).replace("/", ".").removesuffix(".__init__"): path
+            for path in REPO.glob("bench/**/*.py")}
+
+
+def test_the_trial_imports_nothing_of_the_suite_but_itself_and_the_core_nothing_of_the_host():
     for path in WORKER_FILES:
-        source = ast.parse(open(path).read())
-        for node in ast.walk(source):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bench"):
-                assert node.module.startswith("bench.worker") or node.module == "bench", path
-                if node.module == "bench":
-                    assert all(alias.name == "worker" for alias in node.names), path
+        package = "bench.trial" if "/bench/trial/" in path else "bench.runner"
+        allowed = ("bench.trial",) if package == "bench.trial" else ("bench.trial", "bench.runner")
+        for module in bench_imports(path):
+            assert module == "bench" or module.startswith(allowed), f"{path} imports {module}"
+
+
+def test_no_module_imports_in_a_circle():
+    graph = {name: {module for module in bench_imports(path) if module in all_modules()}
+             for name, path in all_modules().items()}
+    graph = {name: {target for target in targets if target != name} for name, targets in graph.items()}
+
+    def cycle_from(start, path, seen):
+        for target in sorted(graph.get(path[-1], ())):
+            if target == start:
+                return path + [target]
+            if target not in seen:
+                seen.add(target)
+                found = cycle_from(start, path + [target], seen)
+                if found:
+                    return found
+        return None
+    for name in graph:
+        found = cycle_from(name, [name], set())
+        assert found is None, " -> ".join(found)
+
+
+def test_the_circle_check_would_see_one(tmp_path, monkeypatch):
+    """The check above on two modules made to import each other."""
+    package = tmp_path / "bench" / "loop"
+    package.mkdir(parents=True)
+    (package / "a.py").write_text("from bench.loop import b\n")
+    (package / "b.py").write_text("from bench.loop.a import something\n")
+    monkeypatch.setattr(sys.modules[__name__], "REPO", tmp_path)
+    with pytest.raises(AssertionError, match=r"bench.loop.a -> bench.loop.b -> bench.loop.a"):
+        test_no_module_imports_in_a_circle()
 
 
 def test_host_side_never_imports_tensorflow():
-    host_files = set(glob.glob(str(REPO / "bench" / "*.py"))) - set(WORKER_FILES)
+    host_files = set(glob.glob(str(REPO / "bench" / "**" / "*.py"), recursive=True)) - set(WORKER_FILES)
     assert host_files
     for path in host_files:
         assert "tensorflow" not in set(imported_top_levels(path)), path
-    code = ("import sys; sys.modules['tensorflow'] = None; "
-            "import bench.cli, bench.views, bench.results, bench.local, bench.publish, bench.envs")
+    code = ("import sys; sys.modules['tensorflow'] = None; import bench.cli, bench.report.views, bench.results, "
+            "bench.backends.local, bench.report.publish, bench.environments.envs, bench.benchmark")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
@@ -89,7 +149,7 @@ def test_worker_side_runs_on_a_real_python_3_6(tmp_path):
     python = pyenv_python("3.6")
     subprocess.run([python, "-m", "py_compile", *WORKER_FILES], check=True)
     worker_source.copy_to(tmp_path)
-    done = subprocess.run([python, "-m", "bench.worker", "--probe"], capture_output=True, text=True,
+    done = subprocess.run([python, "-m", "bench.trial", "--probe"], capture_output=True, text=True,
                           env={"PYTHONPATH": str(tmp_path), "PATH": os.environ["PATH"]}, check=True)
     assert '"python": "3.6.' in done.stdout
 

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from bench import check
+from bench.results import check
 from bench.errors import UserError
-from bench.worker.options import positive_int
+from bench.runner.options import positive_int
 
 NAME = "check"
 HELP = "validate result trees before publishing them"

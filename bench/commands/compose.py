@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from bench import catalog, compose_file
-from bench.worker.jsonfile import write_text_atomic
+from bench.backends import compose_file
+from bench.environments import catalog
+from bench.trial.jsonfile import write_text_atomic
 
 NAME = "compose"
 HELP = "write a compose file for chosen TF versions"

@@ -3,9 +3,11 @@
 import shutil
 from pathlib import Path
 
-from bench import datasets, images
+from bench.backends import images
+from bench.commands import option_groups
+from bench.environments import datasets
 from bench.console import say
-from bench.worker.jsonfile import write_json_atomic
+from bench.trial.jsonfile import write_json_atomic
 
 NAME = "data"
 HELP = "prepare the dataset for containers (compose)"
@@ -15,9 +17,9 @@ DESCRIPTION = ("Resolve the dataset as `bench run` does, copy its file into --ou
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR")
-    parser.add_argument("--dataset", default="auto", choices=datasets.CHOICES)
-    parser.add_argument("--data", metavar="PATH", help="an offline mnist.npz")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="the folder containers mount as Keras' cache")
+    option_groups.dataset(parser)
 
 
 def main(arguments) -> int:

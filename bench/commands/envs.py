@@ -2,7 +2,8 @@
 
 import json
 
-from bench import catalog, envs
+from bench.environments import catalog, envs
+from bench.commands import option_groups
 from bench.console import say
 from bench.errors import UsageError, UserError
 
@@ -19,8 +20,7 @@ def add_arguments(parser) -> None:
                         help="TF versions, e.g. 2.1 2.8 2.21, or all; or keras3 (standalone Keras 3 "
                              "with jax, torch and tensorflow backends)")
     parser.add_argument("--python", metavar="EXE", help="create: the interpreter to use (one version only)")
-    parser.add_argument("--envs-dir", metavar="DIR", help="where environments live (default: "
-                        "$REPRO_BENCH_ENVS or ~/.cache/repro-bench/envs)")
+    option_groups.environments(parser)
     parser.add_argument("--force", action="store_true", help="create: replace an existing environment")
     parser.add_argument("--json", action="store_true", help="list: print the environments' records as JSON")
 

@@ -2,7 +2,7 @@
 
 import json
 
-from bench.worker import gpus
+from bench.trial import gpus
 
 NAME = "gpus"
 HELP = "list this machine's GPUs (nvidia-smi)"

@@ -1,13 +1,13 @@
 """bench preflight: check in seconds that a run has what it needs, before it starts."""
 
-import sys
 from pathlib import Path
 
-from bench import datasets, preflight
+from bench.commands import option_groups
 from bench.console import say
+from bench.environments import preflight
 from bench.errors import UsageError, UserError
-from bench.worker import options
-from bench.worker.frameworks import FRAMEWORKS
+from bench.runner import options
+from bench.trial.frameworks import FRAMEWORKS
 
 NAME = "preflight"
 HELP = "check that a run has what it needs (GPUs, frameworks, data, disk)"
@@ -15,14 +15,10 @@ DESCRIPTION = preflight.__doc__.split("\n\n")[0].replace("\n", " ")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--python", default=sys.executable, metavar="EXE",
-                        help="the Python that runs the trials (default: this one)")
-    parser.add_argument("--pythonpath", metavar="DIRS", help="folders the trial interpreter also imports from")
-    parser.add_argument("--framework", type=options.name_list, default=["tf.keras"], metavar="LIST",
-                        help="frameworks the run uses, comma-separated (default: tf.keras)")
-    parser.add_argument("--gpus", type=options.name_list, metavar="IDS", help="GPUs the run uses (e.g. 0, or all)")
-    parser.add_argument("--dataset", default="auto", choices=datasets.CHOICES, help="default: auto")
-    parser.add_argument("--data", metavar="PATH", help="an offline mnist.npz")
+    option_groups.interpreter(parser)
+    options.add_framework_argument(parser)
+    option_groups.gpus(parser)
+    option_groups.dataset(parser)
     parser.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                         help="where results will go (its free disk is checked; default: .)")
     parser.add_argument("--min-free-gib", type=options.positive_float, default=1.0, metavar="GIB",

@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
-from bench import results, tables, views
+from bench import results
+from bench.report import tables, views
 from bench.console import say
-from bench.worker.jsonfile import write_text_atomic
+from bench.trial.jsonfile import write_text_atomic
 
 NAME = "report"
 HELP = "tabulate result folders"
@@ -28,7 +29,7 @@ def add_arguments(parser) -> None:
 def main(arguments) -> int:
     loaded = results.load(arguments.paths, say=say)
     if arguments.format == "html":  # the whole page: plots and every view (needs matplotlib)
-        from bench import html_page
+        from bench.report import html_page
         text = html_page.render(loaded)
     else:
         text = tables.render(views.build(arguments.view, loaded), arguments.format)

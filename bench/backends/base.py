@@ -1,0 +1,34 @@
+"""What a backend is: something that runs one trial at a time on a slot and says what it is.
+
+Like asv's ``Environment``: the runner and the fleet know backends only through this
+interface, so a new one (a scheduler, a cloud) is a new module, not branches elsewhere.
+Implemented by ``local`` (a fresh process of an interpreter) and ``docker_backend`` (a
+fresh container of an image); the tests add a stand-in that runs nothing.
+"""
+
+from abc import ABC, abstractmethod
+
+
+class Backend(ABC):
+    #: what runs trials, as results name it ("local", "docker", ...)
+    name = "?"
+
+    def __init__(self):
+        #: what this backend is (interpreter or image, versions, engine, device); recorded in
+        #: the ``runner`` field of every result it makes, with what the run adds
+        self.info = {}
+
+    @abstractmethod
+    def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
+        """Run the trial ``spec`` once, on GPU ``slot`` (None: no GPU), for at most ``timeout``
+        seconds, with ``staging`` as its scratch folder; return its final result document. A
+        trial's own failure is a result; a failure of the machinery around it (an engine that
+        stops answering) raises bench.runner.work_queue.InfrastructureError."""
+
+    def remove_leftovers(self) -> int:
+        """Remove what an earlier runner of the same results folder left behind (its runner was
+        killed before it could); returns how many. Nothing, unless the backend leaves things."""
+        return 0
+
+    def close(self) -> None:
+        """Let go of what the backend holds (connections, scratch folders)."""

@@ -1,0 +1,131 @@
+"""Where a run's trials run: a backend per target and host, and the lanes of slots that the
+work queue hands trials to.
+
+A slot is (host index, GPU id or None). Each host is one lane, one trial at a time on its
+machine, its GPUs handed out in turn; with ``--parallel`` each (host, GPU) is a lane of its
+own, trials side by side (then no overhead is computed from them).
+"""
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.backends.base import Backend
+from bench.console import say
+from bench.environments import catalog
+from bench.environments.datasets import Dataset
+from bench.errors import UsageError
+from bench.trial import gpus
+
+Slot = tuple[int, str | None]
+
+
+@dataclass
+class Fleet:
+    backends: dict[str, dict[int, Backend]]   # target -> host index -> backend
+    lanes: list[list[Slot]]
+    per_machine: dict[int, int]                # host index -> trials it runs at the same time
+
+    def execute(self, spec: dict, staging: str, slot: Slot, timeout: float) -> dict:
+        host, gpu = slot
+        return self.backends[spec["target"]][host].execute(spec, staging, gpu, timeout)
+
+    def concurrency(self, slot: Slot) -> int:
+        return self.per_machine[slot[0]]
+
+    def all(self) -> list[Backend]:
+        return [backend for by_host in self.backends.values() for backend in by_host.values()]
+
+    def close(self) -> None:
+        for backend in self.all():
+            backend.close()
+
+
+def gpu_slots(requested: list[str] | None, backend: str = "local") -> dict[str, dict]:
+    """GPU id -> what nvidia-smi says of it (empty where it cannot be asked, e.g. a remote host)."""
+    if requested is None:
+        return {}
+    if not requested:
+        raise UsageError("--gpus needs GPU ids, e.g. --gpus 0 or --gpus all")
+    if len(set(requested)) < len(requested):
+        raise UsageError(f"--gpus names a GPU twice: {','.join(requested)}")
+    found = gpus.query()
+    if not found and backend == "local":
+        raise UsageError(f"--gpus {','.join(requested)}: nvidia-smi finds no GPU on this machine, so the trials "
+                         "would run on the CPU; leave --gpus out to run them there")
+    if requested == ["all"]:
+        return {str(gpu["index"]): gpu for gpu in found}
+    slots = {}
+    for token in requested:
+        match = [gpu for gpu in found if str(gpu["index"]) == token or gpu["uuid"] == token]
+        if found and not match:
+            raise UsageError(f"--gpus: no GPU {token!r}; nvidia-smi finds "
+                             f"{', '.join(str(gpu['index']) for gpu in found)}")
+        slots[token] = match[0] if match else {}
+    return slots
+
+
+def lanes(hosts: int, gpu_info: dict, parallel: bool) -> tuple[list[list[Slot]], dict[int, int]]:
+    """One lane per host (one trial at a time on each machine), or with --parallel one per
+    (host, GPU); a lane hands its GPUs out in turn."""
+    gpu_ids = list(gpu_info) or [None]
+    if parallel:
+        return ([[(host, gpu)] for host in range(hosts) for gpu in gpu_ids],
+                {host: len(gpu_ids) for host in range(hosts)})
+    return [[(host, gpu) for gpu in gpu_ids] for host in range(hosts)], {host: 1 for host in range(hosts)}
+
+
+def check(arguments) -> None:
+    """What the backend's options need, checked before anything is prepared."""
+    if arguments.backend == "local":
+        if arguments.hosts:
+            raise UsageError("--host needs --backend docker")
+        if arguments.tf:
+            from bench.environments import envs
+            envs_root = envs.root(arguments.envs_dir)
+            for version in catalog.parse_list(arguments.tf):
+                envs.require(envs_root, version)
+        elif shutil.which(arguments.python) is None:
+            raise UsageError(f"--python {arguments.python}: no such executable; give the path of a Python with "
+                             "TensorFlow")
+    elif not arguments.tf:
+        raise UsageError("--backend docker needs --tf, e.g. --tf 2.8,2.21")
+    else:
+        catalog.parse_list(arguments.tf)  # unknown versions named before anything is prepared
+
+
+def build(arguments, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -> Fleet:
+    """The fleet for a run: its backends ready (interpreters probed, images built and copied
+    to every host), the dataset where containers mount it."""
+    if arguments.backend == "local":
+        return _local(arguments, gpu_info)
+    return _docker(arguments, gpu_info, dataset, out)
+
+
+def _local(arguments, gpu_info: dict[str, dict]) -> Fleet:
+    from bench.backends.local import LocalBackend
+    if arguments.tf:  # each version in its own environment (bench envs)
+        from bench.environments import envs
+        envs_root = envs.root(arguments.envs_dir)
+        interpreters = {f"tf{env.minor}": env.python
+                        for env in (envs.require(envs_root, v) for v in catalog.parse_list(arguments.tf))}
+    else:
+        interpreters = {"local": arguments.python}
+    backends = {target: {0: LocalBackend(python, gpu_info, pythonpath=arguments.pythonpath,
+                                         inherit=arguments.inherit_env)}
+                for target, python in interpreters.items()}
+    return Fleet(backends, *lanes(1, gpu_info, arguments.parallel))
+
+
+def _docker(arguments, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -> Fleet:
+    from bench.backends import docker_backend, hosts, images
+    engines = [hosts.connect(url) for url in (arguments.hosts or [None])]
+    backends = {}
+    for version in catalog.parse_list(arguments.tf):
+        built = images.ensure_everywhere(engines, version, arguments.variant, rebuild=arguments.rebuild,
+                                         ca_bundle=arguments.ca_bundle, say=say)
+        backends[f"tf{version.minor}-{arguments.variant}"] = {
+            index: docker_backend.DockerBackend(engine, image, dataset, memory=arguments.memory, gpus=gpu_info,
+                                                inherit=arguments.inherit_env, folder=out)
+            for index, (engine, image) in enumerate(zip(engines, built))}
+    return Fleet(backends, *lanes(len(engines), gpu_info, arguments.parallel))

@@ -1,0 +1,134 @@
+"""One ``bench run`` from the host, start to end: the plan, what it needs checked before any
+trial, the folder (its plan, its lock, what an earlier run left), the fleet, the work queue,
+and the exit status. The command parses and prints; this does the rest.
+
+Exit statuses: 0 every trial ok (``unsupported`` on a GPU counts as expected); 1 some trial
+failed (error or timeout); 2 (usage) is raised before any trial; 3 the time budget ran out
+with trials not run and none failed.
+"""
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import results
+from bench.backends import fleet as fleets
+from bench.console import say
+from bench.environments import datasets, machine, preconditions
+from bench.errors import UsageError, UserError
+from bench.results import archive, folder_plan
+from bench.runner import options, plan, work_queue
+from bench.runner.budget import Budget
+from bench.runner.tree import FolderBusy, ResultTree
+from bench.trial.result import FAILED
+
+EXIT_OK, EXIT_TRIALS_FAILED, EXIT_BUDGET_SPENT = 0, 1, 3
+
+
+@dataclass
+class Finished:
+    """What a run leaves: its folder, its trials, the results there, and its exit status."""
+    tree: ResultTree
+    trials: list
+    loaded: list[dict]
+    exit_status: int
+
+
+def run(arguments) -> Finished:
+    if arguments.resume:
+        folder_plan.restore(arguments, getattr(arguments, "explicit", set()))
+    try:
+        configs, protocols, settings, workloads = options.plan_from(arguments)
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    preconditions.static(arguments)
+    out = Path(arguments.resume or arguments.out or
+               Path("runs") / datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
+    gpu_info = fleets.gpu_slots(arguments.gpus, arguments.backend)
+    if arguments.parallel and len(gpu_info) < 2:
+        raise UsageError("--parallel needs at least two GPUs (--gpus 0,1 or --gpus all)")
+    folder_plan.require_same(out, arguments, None)
+    fleets.check(arguments)
+    dataset = datasets.resolve(arguments.dataset, arguments.data, say=say)
+    preconditions.fits_dataset(arguments, dataset)
+    folder_plan.require_same(out, arguments, dataset.spec)
+    fleet = fleets.build(arguments, gpu_info, dataset, out)
+    try:
+        tree = _take(out, fleet)
+        if dataset.notice:
+            say(f"note: {dataset.notice}")
+        trials = plan.build(list(fleet.backends), configs, protocols, workloads)
+        if arguments.retry_failed:
+            again = tree.retire_failed([trial.trial_id for trial in trials])
+            say(f"--retry-failed: {len(again)} failed trial(s) run again; the earlier results are kept in "
+                f"{tree.failed}")
+        preconditions.writable(out, lambda: tree.write_plan({
+            "settings": settings, "workloads": workloads, "dataset": dataset.spec,
+            "trials": [t.trial_id for t in trials], "arguments": folder_plan.recorded(arguments),
+            "backends": {target: [b.info for b in by_host.values()] for target, by_host in fleet.backends.items()}}))
+        machine.tag(fleet.all(), machine.record(out, arguments.machine, fleet.all()))
+        _announce(fleet, arguments, trials, tree)
+        on_result = archive.packer(out, arguments.archive) if arguments.archive else None
+        if on_result:
+            on_result()  # the plan and machine.json, before any trial
+        try:
+            work_queue.run(trials, settings, dataset.spec, fleet.execute, tree, say=say, lanes=fleet.lanes,
+                           concurrency=fleet.concurrency, timeout=arguments.timeout,
+                           budget=Budget(arguments.budget) if arguments.budget else None, on_result=on_result)
+        except (work_queue.NoSlotsLeft, work_queue.DiskFull) as error:
+            raise UserError(str(error)) from None
+    finally:
+        fleet.close()
+    loaded = results.load([out])
+    return Finished(tree, trials, loaded, _exit_status(trials, loaded, tree, arguments.budget))
+
+
+def _take(out: Path, fleet) -> ResultTree:
+    """The results folder, held by this run alone, cleared of what an earlier run left running."""
+    tree = ResultTree(out)
+    try:  # nothing is written into the folder before this
+        preconditions.writable(out, tree.lock)
+    except FolderBusy as busy:
+        raise UserError(str(busy)) from None
+    stopped = tree.stop_leftover_workers()
+    if stopped:
+        say(f"stopped {len(stopped)} worker(s) left training by an earlier run of {out} "
+            f"(pid {', '.join(map(str, stopped))})")
+    removed = sum(backend.remove_leftovers() for backend in fleet.all())
+    if removed:
+        say(f"removed {removed} trial container(s) left by an earlier run of {out}")
+    return tree
+
+
+def _announce(fleet, arguments, trials, tree: ResultTree) -> None:
+    for target, by_host in fleet.backends.items():
+        info = next(iter(by_host.values())).info
+        say(f"{target}: {stack(info, arguments.framework)} (Python {info['python_version']}, "
+            f"{info.get('image') or info.get('python')})" + (f" on {len(by_host)} hosts" if len(by_host) > 1 else ""))
+    say(f"{len(trials)} trials into {tree.root}" +
+        (f", within a budget of {arguments.budget:g} s" if arguments.budget else ""))
+
+
+def _exit_status(trials, loaded: list[dict], tree: ResultTree, budget: float | None) -> int:
+    planned = {trial.trial_id for trial in trials}
+    failed = [r["spec"]["trial_id"] for r in loaded if r["spec"]["trial_id"] in planned and r["status"] in FAILED]
+    left = [trial for trial in trials if not tree.done(trial.trial_id)]
+    if failed:
+        say(f"{len(failed)} of {len(trials)} trials failed (error or timeout, listed under the table); "
+            f"`bench run --retry-failed --resume {tree.root}` runs them again")
+        return EXIT_TRIALS_FAILED
+    if left and budget:
+        say(f"time budget spent: {len(left)} of {len(trials)} trials not run; run again with the same "
+            f"--out (or --resume {tree.root}) to continue")
+        return EXIT_BUDGET_SPENT
+    return EXIT_OK
+
+
+def stack(info: dict, frameworks: list[str]) -> str:
+    """What the planned frameworks find in a backend's interpreter or image (for the banner)."""
+    parts = [f"TensorFlow {info.get('tensorflow') or 'not installed'}"] if "tf.keras" in frameworks else []
+    backends = [framework.split("-", 1)[1] for framework in frameworks if framework.startswith("keras3-")]
+    if backends:
+        found = ", ".join(f"{name} {info.get(name) or 'not installed'}" for name in backends)
+        parts.append(f"Keras {info.get('keras') or 'not installed'} ({found})")
+    return "; ".join(parts)

@@ -1,0 +1,300 @@
+"""From trial results to cells: one TF version x device x image x ... x protocol x config each.
+
+A cell pools only trials that agree on every key field. It says whether they reproduced
+(k/n identical, distinct outcomes), how far apart they are where they differ (weights and
+every history metric, first epoch that differs), and what the control cost (timing with
+median, IQR and n; overhead against none with a 95 % bootstrap interval).
+"""
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field, fields
+
+from bench.environments import catalog
+from bench.report import stats
+from bench.errors import UserError
+from bench.trial.configurations import CONFIGS
+from bench.trial.installed import version_tuple
+
+# Fields that identify what was measured; trials differing in any of them are never pooled.
+KEY_FIELDS = ("tf_version", "device", "image", "framework", "model", "dataset", "epochs", "samples",
+              "batch_size", "protocol")
+FEW_RUNS = 5            # fewer timed runs than this: the interval is wide (a footnote says so)
+HIGH_SPREAD = 0.25      # IQR above this fraction of the median: noisy timing (a footnote says so)
+
+
+@dataclass
+class Cell:
+    tf_version: str
+    device: str
+    image: str
+    framework: str
+    model: str
+    dataset: str
+    epochs: int
+    samples: int | None
+    batch_size: int
+    protocol: str
+    config: str
+    trials: int = 0
+    ok: int = 0
+    identical: int = 0
+    distinct: int = 0
+    verdict: str = "incomplete"
+    weights_max_abs_diff: float | None = None
+    metrics_max_abs_diff: dict = field(default_factory=dict)
+    first_divergent_epoch: int | None = None
+    fit_seconds_median: float | None = None
+    fit_seconds_iqr: float | None = None
+    epoch_seconds_median: float | None = None     # steady state: epochs after the first
+    epoch_seconds_iqr: float | None = None
+    timed_runs: int = 0
+    timing_basis: str | None = None               # what the overhead compares
+    overhead_vs_none: float | None = None
+    overhead_ci_low: float | None = None
+    overhead_ci_high: float | None = None
+    overhead_significant: bool | None = None
+    startup_seconds_median: float | None = None   # import, device start, model build
+    cold_start_seconds: float | None = None       # the same for a trial that compiled PTX into an empty CUDA cache
+    outcomes: list = field(default_factory=list)  # digests of the distinct outcomes (run_signature)
+    warnings: list = field(default_factory=list)
+    errors: list = field(default_factory=list)
+    # What the summary and versions views show beside the verdicts (not in the cells' records):
+    seed_api: str | None = field(default=None, metadata={"view": True})      # as the trials recorded it
+    determinism: str | None = field(default=None, metadata={"view": True})   # the switches full applied
+    pythons: list = field(default_factory=list, metadata={"view": True})     # interpreters' versions
+    final_metrics: dict = field(default_factory=dict, metadata={"view": True})  # last epoch, per ok run
+    weights_digests: list = field(default_factory=list, metadata={"view": True})
+
+    def record(self) -> dict:
+        """The cell as --format json and csv give it."""
+        return {name.name: getattr(self, name.name) for name in fields(self) if not name.metadata.get("view")}
+
+    def key(self, config: str | None = None) -> tuple:
+        return tuple(getattr(self, name) for name in KEY_FIELDS) + (config or self.config,)
+
+    def label(self) -> str:
+        """How notes and problem lists name a cell."""
+        stack = f"TF {self.tf_version}" if self.framework == "tf.keras" else self.tf_version
+        workload = "" if self.model == "mlp" else f" {self.model}"
+        return f"{stack} {self.device}{workload} {self.protocol} {self.config}"
+
+
+def device_label(result: dict) -> str:
+    device = result.get("device") or result.get("runner", {}).get("device") or {}
+    if not device:
+        return "?"
+    return device["name"] if device["kind"] == "gpu" else f"CPU {device['name']}"
+
+
+def image_label(result: dict) -> str:
+    """The software stack around TF: the container image, or the local interpreter."""
+    runner = result.get("runner", {})
+    if runner.get("image_id"):
+        return runner["image_id"].replace("sha256:", "")[:12]
+    if runner.get("image"):
+        return runner["image"]
+    python = result.get("software", {}).get("python") or runner.get("python_version")
+    return f"local Python {python}" if python else "local"
+
+
+def stack_version(result: dict) -> str:
+    """The version that matters: TensorFlow's for tf.keras; Keras' and its backend's otherwise."""
+    framework = result["spec"].get("framework", "tf.keras")
+    software, runner = result.get("software", {}), result.get("runner", {})
+    if framework == "tf.keras":
+        return software.get("tensorflow") or runner.get("tensorflow") or "?"
+    backend = framework.split("-", 1)[1]
+    keras = software.get("keras") or runner.get("keras") or "?"
+    return f"keras {keras} / {backend} {software.get(backend) or runner.get(backend) or '?'}"
+
+
+def key_of(result: dict) -> tuple:
+    spec = result["spec"]
+    values = {
+        "tf_version": stack_version(result),
+        "device": device_label(result),
+        "image": image_label(result),
+        "framework": spec.get("framework", "tf.keras"),
+        "model": spec.get("model", "mlp"),
+        "dataset": spec["dataset"]["name"],
+        "epochs": spec["epochs"],
+        "samples": spec.get("samples"),
+        "batch_size": spec.get("batch_size", 32),
+        "protocol": spec["protocol"],
+    }
+    return tuple(values[name] for name in KEY_FIELDS) + (spec["config"],)
+
+
+def run_signature(run: dict) -> str:
+    """Two runs are identical when their histories and final weights are bit-identical."""
+    return json.dumps(run["history"], sort_keys=True) + run["weights_sha256"]
+
+
+def build_cells(results: list[dict]) -> list[Cell]:
+    groups = defaultdict(list)
+    for result in results:
+        groups[key_of(result)].append(result)
+    cells = {key: _cell(key, members) for key, members in groups.items()}
+    for cell in cells.values():
+        _overhead(cell, cells.get(cell.key("none")), groups[cell.key()], groups.get(cell.key("none"), []))
+    return sorted(cells.values(), key=_order)
+
+
+def _cell(key: tuple, members: list[dict]) -> Cell:
+    cell = Cell(*key)
+    ok = [member for member in members if member["status"] == "ok"]
+    cell.trials, cell.ok = len(members), len(ok)
+    cell.errors = [{"trial_id": m["spec"]["trial_id"], "status": m["status"], **m["error"]}
+                   for m in members if m["status"] != "ok"]
+    runs = ok_runs(members)
+    cell.outcomes = sorted({hashlib.sha256(run_signature(run).encode()).hexdigest() for run in runs})
+    cell.distinct = len(cell.outcomes)
+    if cell.protocol == "in-process":
+        pairs = [member["runs"] for member in ok]
+        cell.identical = sum(run_signature(first) == run_signature(second) for first, second in pairs)
+        comparable, all_identical = len(ok) >= 1, cell.identical == len(ok)
+        _divergence(cell, pairs)
+        recorded = [second.get("max_abs_diff_vs_run0") for _, second in pairs]
+    else:
+        counts = Counter(run_signature(run) for run in runs)
+        cell.identical = max(counts.values(), default=0)
+        comparable, all_identical = len(ok) >= 2, cell.distinct == 1
+        _divergence(cell, [runs] if len(runs) >= 2 else [])
+        in_cell = {member["spec"]["trial_id"] for member in ok}
+        recorded = [difference for member in ok
+                    for other, difference in member.get("weights_max_abs_diff", {}).items() if other in in_cell]
+    digests_differ = len({run["weights_sha256"] for run in runs}) > 1
+    known = [value for value in recorded if value is not None]
+    if not digests_differ and runs:
+        cell.weights_max_abs_diff = 0.0
+    elif known:
+        cell.weights_max_abs_diff = max(known)
+    if cell.errors and all(error["status"] == "unsupported" for error in cell.errors) and not ok:
+        cell.verdict = "unsupported"
+    elif cell.errors:
+        cell.verdict = "error"
+    elif comparable:
+        cell.verdict = "match" if all_identical else "mismatch"
+    _timing(cell, runs)
+    _startup(cell, ok)
+    _for_views(cell, members, runs)
+    return cell
+
+
+def _for_views(cell: Cell, members: list[dict], runs: list[dict]) -> None:
+    cell.pythons = sorted({m["software"]["python"] for m in members if (m.get("software") or {}).get("python")})
+    cell.final_metrics = {name: [run["history"][name][-1] for run in runs if name in run["history"]]
+                          for name in ("val_loss", "val_accuracy")}
+    cell.weights_digests = sorted({run["weights_sha256"] for run in runs})
+    recorded = [m["mechanism"] for m in members if m["mechanism"]]
+    if recorded:
+        entries = recorded[-1]
+        seeds = [entry["name"] for entry in entries if entry["role"] == "seed"]
+        # TF_CUDNN_*: set beside TF_DETERMINISTIC_OPS on older TF; the switch is what is named.
+        switches = [entry["text"] for entry in entries
+                    if entry["role"] == "determinism" and not entry["name"].startswith("TF_CUDNN")]
+        cell.seed_api = ("random + numpy + tf.random.set_seed" if seeds[:1] == ["random.seed"] else
+                         seeds[0] if seeds else "?")
+        cell.determinism = "; ".join(switches) or "?"
+
+
+def _startup(cell: Cell, ok: list[dict]) -> None:
+    """Start-up time of the trials, and of a cold start (PTX compiled into an empty CUDA
+    cache) apart, so that what a build without kernels for the GPU costs once is seen."""
+    cold = [m["timing"]["startup_seconds"] for m in ok
+            if (m.get("cuda_cache") or {}).get("cold") and "startup_seconds" in m.get("timing", {})]
+    warm = [m["timing"]["startup_seconds"] for m in ok
+            if not (m.get("cuda_cache") or {}).get("cold") and "startup_seconds" in m.get("timing", {})]
+    cell.cold_start_seconds = max(cold) if cold else None
+    cell.startup_seconds_median = stats.summarize(warm).median if warm else None
+
+
+def _divergence(cell: Cell, groups: list[list[dict]]) -> None:
+    """Largest difference of each history metric, and the first epoch where runs disagree,
+    over groups of runs that are compared with each other."""
+    largest: dict[str, float] = {}
+    first = None
+    for runs in groups:
+        metrics = sorted(runs[0]["history"])
+        for metric in metrics:
+            for epoch, values in enumerate(zip(*(run["history"][metric] for run in runs)), start=1):
+                spread = max(values) - min(values)
+                largest[metric] = max(largest.get(metric, 0.0), spread)
+                if spread and (first is None or epoch < first):
+                    first = epoch
+    cell.metrics_max_abs_diff = largest
+    cell.first_divergent_epoch = first
+
+
+def steady_epoch_seconds(run: dict) -> float | None:
+    """Median epoch time after the first epoch (which includes tracing and compilation)."""
+    later = run["epoch_seconds"][1:]
+    return stats.summarize(later).median if later else None
+
+
+def _timing(cell: Cell, runs: list[dict]) -> None:
+    fit = stats.summarize(timing_values(runs, "fit"))
+    steady = stats.summarize(timing_values(runs, "steady epoch"))
+    if fit:
+        cell.fit_seconds_median, cell.fit_seconds_iqr, cell.timed_runs = fit.median, fit.iqr, fit.n
+    if steady:
+        cell.epoch_seconds_median, cell.epoch_seconds_iqr = steady.median, steady.iqr
+    cell.timing_basis = "steady epoch" if steady else "fit" if fit else None
+    basis = steady or fit
+    if basis and basis.n < FEW_RUNS:
+        cell.warnings.append(f"only {basis.n} timed runs: the interval is wide")
+    if basis and basis.median and basis.iqr / basis.median > HIGH_SPREAD:
+        cell.warnings.append(f"high timing spread (IQR {basis.iqr / basis.median:.0%} of the median)")
+
+
+def ok_runs(members: list[dict]) -> list[dict]:
+    return [run for member in members if member["status"] == "ok" for run in member["runs"]]
+
+
+def timing_values(runs: list[dict], basis: str | None) -> list[float]:
+    if basis == "steady epoch":
+        return [value for value in map(steady_epoch_seconds, runs) if value is not None]
+    return [run["fit_seconds"] for run in runs] if basis == "fit" else []
+
+
+def _concurrent(members: list[dict]) -> int:
+    return max((member.get("runner", {}).get("concurrent_trials", 1) for member in members), default=1)
+
+
+def _overhead(cell: Cell, baseline: Cell | None, members: list[dict], baseline_members: list[dict]) -> None:
+    concurrent = max(_concurrent(members), _concurrent(baseline_members))
+    if concurrent > 1:  # trials shared the machine: their times are not comparable
+        cell.warnings.append(f"trials ran {concurrent} at a time (one per GPU): no overhead computed")
+        return
+    if baseline is None or cell.timing_basis is None or baseline.timing_basis != cell.timing_basis:
+        return
+    ratio = stats.ratio_of_medians(timing_values(ok_runs(members), cell.timing_basis),
+                                   timing_values(ok_runs(baseline_members), cell.timing_basis))
+    if ratio:
+        cell.overhead_vs_none, cell.overhead_ci_low, cell.overhead_ci_high = ratio.value, ratio.low, ratio.high
+        cell.overhead_significant = ratio.significant if cell.config != "none" else None
+
+
+def _order(cell: Cell) -> tuple:
+    return (cell.framework != "tf.keras", cell.framework,
+            version_tuple(cell.tf_version) if cell.tf_version[:1].isdigit() else (), cell.tf_version,
+            cell.device, cell.image, cell.framework, cell.model, cell.dataset, cell.epochs,
+            cell.samples or 0, cell.batch_size, cell.protocol != "process", cell.protocol,
+            CONFIGS.index(cell.config))
+
+
+def only_difference(first: Cell, second: Cell) -> str | None:
+    """The one key field (config aside) in which two cells differ, if exactly one."""
+    differing = [name for name in KEY_FIELDS if getattr(first, name) != getattr(second, name)]
+    return differing[0] if len(differing) == 1 and first.config == second.config else None
+
+
+def known_limit(tf_version: str) -> str:
+    """What the catalog knows of this version's GPU limits, to explain an unsupported cell."""
+    try:
+        reason = catalog.lookup(tf_version).gpu_limits.get("reason")
+    except UserError:
+        reason = None
+    return f"known limit: {reason}" if reason else "no known limit recorded in the catalog"

@@ -1,0 +1,106 @@
+"""Plots of cells as self-contained SVG text: a verdict grid and overheads with intervals.
+
+SVG output is made reproducible (fixed hash salt, no date, text kept as text), so a plot
+regenerated from the same result files is byte-identical.
+"""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as pyplot  # noqa: E402
+
+from bench.report.cells import Cell  # noqa: E402
+from bench.trial.configurations import CONFIGS  # noqa: E402
+from bench.trial.installed import version_tuple  # noqa: E402
+
+VERDICT_COLOURS = {"match": "#2e7d32", "mismatch": "#c62828", "error": "#757575",
+                   "unsupported": "#6a1b9a", "incomplete": "#e0e0e0"}
+CONFIG_COLOURS = {"seeds": "#1565c0", "full": "#ef6c00"}
+COLUMNS = [("process", config) for config in CONFIGS] + [("in-process", config) for config in CONFIGS]
+
+
+def _style() -> None:
+    matplotlib.rcParams.update({"svg.hashsalt": "repro-bench", "svg.fonttype": "none",
+                                "font.family": "DejaVu Sans", "font.size": 9})
+
+
+def _svg(figure) -> str:
+    out = io.StringIO()
+    figure.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    pyplot.close(figure)
+    return out.getvalue()
+
+
+def _versions(cells: list[Cell]) -> list[str]:
+    return sorted({cell.tf_version for cell in cells}, key=lambda v: version_tuple(v) if v != "?" else ())
+
+
+def verdict_grid(cells: list[Cell], device: str) -> str:
+    """TF versions (rows) x protocol/config (columns): colour = verdict, text = identical k/n."""
+    _style()
+    mine = [cell for cell in cells if cell.device == device]
+    versions = _versions(mine)
+    columns = [column for column in COLUMNS if any((c.protocol, c.config) == column for c in mine)]
+    figure, axes = pyplot.subplots(figsize=(1.1 * len(columns) + 1.6, 0.32 * len(versions) + 1.2))
+    for row, version in enumerate(versions):
+        for column, (protocol, config) in enumerate(columns):
+            match = [c for c in mine if (c.tf_version, c.protocol, c.config) == (version, protocol, config)]
+            if not match:
+                continue
+            cell = match[0]
+            axes.add_patch(pyplot.Rectangle((column, row), 0.96, 0.9,
+                                            color=VERDICT_COLOURS.get(cell.verdict, "#ffffff")))
+            text_colour = "black" if cell.verdict == "incomplete" else "white"
+            axes.text(column + 0.48, row + 0.45, f"{cell.identical}/{cell.trials}", ha="center",
+                      va="center", color=text_colour, fontsize=8)
+    axes.set_xlim(0, len(columns))
+    axes.set_ylim(len(versions), 0)
+    axes.set_xticks([index + 0.48 for index in range(len(columns))])
+    axes.set_xticklabels([config if protocol == "process" else f"{config}\n(in-process)"
+                          for protocol, config in columns])
+    axes.set_yticks([index + 0.45 for index in range(len(versions))])
+    axes.set_yticklabels([f"TF {version}" for version in versions])
+    axes.tick_params(length=0)
+    for spine in axes.spines.values():
+        spine.set_visible(False)
+    handles = [pyplot.Rectangle((0, 0), 1, 1, color=colour) for colour in VERDICT_COLOURS.values()]
+    axes.legend(handles, list(VERDICT_COLOURS), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    axes.set_title(f"Bit-identical training, {device}\nidentical k/n per cell", loc="left")
+    return _svg(figure)
+
+
+def overhead(cells: list[Cell], device: str, protocol: str = "process") -> str:
+    """Per TF version: seeds and full relative to none, with 95 % bootstrap intervals."""
+    _style()
+    mine = [cell for cell in cells if cell.device == device and cell.protocol == protocol
+            and cell.config != "none" and cell.overhead_vs_none is not None]
+    versions = _versions(mine)
+    figure, axes = pyplot.subplots(figsize=(max(4.0, 0.45 * len(versions) + 2), 3.2))
+    width = 0.38
+    for offset, config in ((-width / 2, "seeds"), (width / 2, "full")):
+        points = [(index, cell) for index, version in enumerate(versions) for cell in mine
+                  if cell.tf_version == version and cell.config == config]
+        if not points:
+            continue
+        xs = [index + offset for index, _ in points]
+        values = [cell.overhead_vs_none for _, cell in points]
+        below = [cell.overhead_vs_none - cell.overhead_ci_low for _, cell in points]
+        above = [cell.overhead_ci_high - cell.overhead_vs_none for _, cell in points]
+        axes.errorbar(xs, values, yerr=[below, above], fmt="o", capsize=3, markersize=4,
+                      color=CONFIG_COLOURS[config], label=config)
+    axes.axhline(1.0, color="black", linewidth=0.8)
+    axes.set_xlim(-0.6, len(versions) - 0.4)
+    axes.set_xticks(range(len(versions)))
+    axes.set_xticklabels(versions, rotation=45 if len(versions) > 6 else 0)
+    axes.set_xlabel("TensorFlow")
+    axes.set_ylabel("time relative to none")
+    axes.legend(frameon=False)
+    axes.set_title(f"Cost of control, {device}\n{protocol} protocol, median and 95 % bootstrap interval",
+                   loc="left")
+    return _svg(figure)
+
+
+def devices(cells: list[Cell]) -> list[str]:
+    return sorted({cell.device for cell in cells})

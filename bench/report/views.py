@@ -1,0 +1,313 @@
+"""The report's views of a set of results, each a Table.
+
+* cells    one row per TF version x device x protocol x config (the detailed table);
+* summary  one row per TF version x device: every config's verdict side by side, the
+           mechanism each config applied, and what control cost;
+* versions one row per TF version x config: where the same code and seed end up (final
+           val_loss, val_accuracy, weights digest) and whether the previous version agrees;
+* devices  one row per cell measured on several device models (GPUs): each model's
+           verdict and outcome, and whether the outcomes are bit-identical across models.
+"""
+
+from bench.report.cells import KEY_FIELDS, Cell, build_cells, known_limit, only_difference
+from bench.report.tables import Table
+from bench.trial.configurations import CONFIGS
+from bench.trial.installed import version_tuple
+
+VIEWS = ("cells", "summary", "versions", "devices")
+HEADERS = {"tf_version": "TF", "device": "device", "image": "image", "framework": "framework",
+           "model": "model", "dataset": "dataset", "epochs": "epochs", "samples": "samples",
+           "batch_size": "batch", "protocol": "protocol", "config": "config", "trials": "trials",
+           "identical": "identical", "distinct": "distinct", "verdict": "verdict",
+           "weights_max_abs_diff": "max |Δw|", "val_loss_diff": "max |Δ val_loss|",
+           "first_divergent_epoch": "diverges at epoch", "epoch_seconds_median": "epoch s (median)",
+           "epoch_seconds_iqr": "IQR", "timed_runs": "n", "overhead_vs_none": "vs none [95% CI]"}
+# Key fields shown as columns always; the others only when they vary within the table.
+ALWAYS_SHOWN = ("tf_version", "device", "protocol")
+CELLS_LEGEND = """\
+Legend:
+- identical k/n: process protocol, k = the largest group of trials (fresh processes) whose
+  histories and final weights are bit-identical; in-process protocol, k = trials whose two runs
+  in one process are bit-identical; n = trials in the cell, failed ones included.
+  distinct: how many different outcomes the runs of the cell produced.
+- verdict: match = every trial identical; mismatch = some differ; error = a trial failed (listed
+  below; never counted as a mismatch); unsupported = this TF build cannot run on this GPU;
+  incomplete = fewer than two runs to compare.
+- max |Δw|, max |Δ val_loss|: the largest absolute difference between compared runs, over every
+  final weight, and over every epoch's val_loss (JSON output: every metric); diverges at epoch:
+  the first epoch whose metrics differ. "?" where the weights were not kept to compare.
+- epoch s: median steady-state epoch time (epochs after the first, which includes tracing and
+  compilation), its IQR and the number of runs n (fit time where there is one epoch).
+- vs none: that median divided by the one under config none, with a 95 % bootstrap interval;
+  ns = not significant (the interval contains 1)."""
+SUMMARY_LEGEND = """\
+Legend: each config column shows identical k/n and the verdict of the process protocol
+(fresh processes); in-process columns show the article's loop (one process trains twice,
+re-seeding before each model). seed API and determinism are what the trials recorded applying.
+Overheads: median steady-state epoch time relative to none (process protocol); ns = the
+95 % bootstrap interval contains 1 (see the cells table for intervals)."""
+DEVICES_LEGEND = """\
+Legend: one row per cell (version, workload, protocol, config) measured on several device
+models. Each device: identical k/n of its own trials and its outcome (digest of the
+histories and final weights; "varies" where its own trials differ). Identical across
+devices: yes = every device reproduced itself and all gave the same bits; no = each
+reproduced itself but the models differ; - = cannot say (a device's own trials differ).
+Determinism is promised only on one GPU model: "no" is expected, "yes" is a finding."""
+VERSIONS_LEGEND = """\
+Legend: final val_loss and val_accuracy and the sha256 of the final weights (first 12 hex
+digits) of the process-protocol trials; "varies" where the trials of a config differ (the
+range is shown). "= previous": whether the weights equal those of the previous TF version's
+row of the same config (same code, same seed, same data, same machine)."""
+
+
+def build(view: str, results: list[dict], cells: list[Cell] | None = None) -> Table:
+    """One view of the results, made from their cells alone (``cells``: build_cells(results),
+    where the caller has them already)."""
+    cells = build_cells(results) if cells is None else cells
+    return {"summary": summary_table, "versions": versions_table, "devices": devices_table}.get(view, cells_table)(cells)
+
+
+def cells_table(cells: list[Cell]) -> Table:
+    shown = _key_columns(KEY_FIELDS, cells)
+    columns = shown + ["config", "trials", "identical", "distinct", "verdict", "weights_max_abs_diff",
+                       "val_loss_diff", "first_divergent_epoch", "epoch_seconds_median",
+                       "epoch_seconds_iqr", "timed_runs", "overhead_vs_none"]
+    rows = [[_shown(name, cell) for name in columns] for cell in cells]
+    return Table(headers=[_header(name, cells) for name in columns], rows=rows,
+                 records=[cell.record() for cell in cells], caption=_caption(cells, shown),
+                 legend=CELLS_LEGEND, notes=_failure_notes(cells) + _warning_notes(cells) + _cold_start_notes(cells)
+                 + _split_notes(cells))
+
+
+def summary_table(cells: list[Cell]) -> Table:
+    groups: dict[tuple, dict] = {}
+    for cell in cells:
+        groups.setdefault(_group_key(cell), {})[(cell.protocol, cell.config)] = cell
+    grouping = [name for name in KEY_FIELDS if name != "protocol"]
+    shown = _key_columns(grouping, cells)
+    if all(cell.image.startswith("local") for cell in cells) and "image" in shown:
+        shown.remove("image")  # the Python column says it all for local interpreters
+    headers = [*(_header(name, cells) for name in shown), "Python", "seed API", "determinism", *CONFIGS,
+               *(f"in-process {config}" for config in CONFIGS), "epoch s none", "seeds vs none", "full vs none"]
+    rows, records = [], []
+    for key, members in groups.items():
+        values = dict(zip(grouping, key))
+        full = next((cell for cell in (members.get(("process", "full")), members.get(("in-process", "full")))
+                     if cell is not None and cell.seed_api is not None), None)
+        seed_api, determinism = (full.seed_api, full.determinism) if full else ("-", "-")
+        python = ", ".join(sorted({version for cell in members.values() for version in cell.pythons})) or "?"
+        process = [members.get(("process", config)) for config in CONFIGS]
+        in_process = [members.get(("in-process", config)) for config in CONFIGS]
+        baseline = members.get(("process", "none"))
+        rows.append([*(str(values[name]) for name in shown), python, seed_api, determinism,
+                     *(_verdict(cell) for cell in process), *(_verdict(cell) for cell in in_process),
+                     _seconds(baseline.epoch_seconds_median or baseline.fit_seconds_median if baseline else None),
+                     _ratio(process[1]), _ratio(process[2])])
+        records.append({**{name: values[name] for name in shown}, "python": python,
+                        "seed_api": seed_api, "determinism": determinism,
+                        **{config: _record(cell) for config, cell in zip(CONFIGS, process)},
+                        **{f"in-process {config}": _record(cell) for config, cell in zip(CONFIGS, in_process)}})
+    return Table(headers=headers, rows=rows, records=records, caption=_caption(cells, shown),
+                 legend=SUMMARY_LEGEND, notes=_failure_notes(cells))
+
+
+def versions_table(cells: list[Cell]) -> Table:
+    def lineage(cell: Cell) -> tuple:
+        """What must stay the same along a row's history: all but the version and its stack."""
+        return tuple(getattr(cell, name) for name in KEY_FIELDS + ("config",) if name not in ("tf_version", "image"))
+
+    measured = [cell for cell in cells if cell.protocol == "process" and cell.ok]
+    ordered = sorted(measured, key=lambda cell: (lineage(cell)[:-1], CONFIGS.index(cell.config),
+                                                 version_tuple(cell.tf_version)))
+    rows, records, previous = [], [], {}
+    for cell in ordered:
+        single = cell.distinct == 1
+        digest = cell.weights_digests[0][:12] if single else f"varies ({len(cell.weights_digests)})"
+        before = previous.get(lineage(cell))
+        same = "-" if before is None or not single or before is False else ("yes" if before == digest else "no")
+        previous[lineage(cell)] = digest if single else False
+        loss, accuracy = cell.final_metrics["val_loss"], cell.final_metrics["val_accuracy"]
+        rows.append([cell.tf_version, cell.device, cell.config, _spread(loss), _spread(accuracy), digest, same])
+        records.append({"tf_version": cell.tf_version, "device": cell.device, "config": cell.config,
+                        "val_loss": loss, "val_accuracy": accuracy, "weights_sha256": cell.weights_digests,
+                        "same_as_previous": same})
+    headers = ["TF", "device", "config", "val_loss", "val_accuracy", "weights", "= previous"]
+    return Table(headers=headers, rows=rows, records=records, legend=VERSIONS_LEGEND)
+
+
+def devices_table(cells: list[Cell]) -> Table:
+    """Cells that differ only in the device model, side by side."""
+    groups: dict[tuple, list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault(tuple(getattr(cell, name) for name in DEVICE_LINEAGE) + (cell.config,), []).append(cell)
+    across = [members for members in groups.values() if len({cell.device for cell in members}) > 1]
+    shown = [name for name in _key_columns([n for n in DEVICE_LINEAGE if n != "tf_version"], [c for m in across for c in m])]
+    headers = [_header("tf_version", [c for m in across for c in m]), *(HEADERS[name] for name in shown), "config",
+               "devices", "each device: identical, outcome", "identical across devices"]
+    rows, records = [], []
+    for members in across:
+        first = members[0]
+        same = _identical_across(members)
+        rows.append([first.tf_version, *(_shown(name, first) for name in shown), first.config,
+                     str(len({cell.device for cell in members})),
+                     "; ".join(f"{cell.device}: {cell.identical}/{cell.trials} {_outcome(cell)}" for cell in members),
+                     "-" if same is None else "yes" if same else "no"])
+        records.append({**{name: getattr(first, name) for name in DEVICE_LINEAGE}, "config": first.config,
+                        "devices": {cell.device: {"identical": cell.identical, "trials": cell.trials,
+                                                  "verdict": cell.verdict, "outcomes": cell.outcomes}
+                                    for cell in members},
+                        "identical_across_devices": same})
+    notes = [] if across else ["- no cell was measured on more than one device model"]
+    return Table(headers=headers, rows=rows, records=records, legend=DEVICES_LEGEND, notes=notes)
+
+
+def _identical_across(members: list[Cell]) -> bool | None:
+    """True: every device reproduced itself and all gave the same outcome; None: cannot say
+    (a device's own trials differ, or none succeeded)."""
+    if any(len(cell.outcomes) != 1 for cell in members):
+        return None
+    return len({cell.outcomes[0] for cell in members}) == 1
+
+
+def _outcome(cell: Cell) -> str:
+    if not cell.outcomes:
+        return cell.verdict
+    return cell.outcomes[0][:12] if len(cell.outcomes) == 1 else f"varies ({len(cell.outcomes)})"
+
+
+def _key_columns(names, cells: list[Cell]) -> list[str]:
+    """The key fields a table shows as columns: the essential ones and those that vary."""
+    return [name for name in names if name in ALWAYS_SHOWN or len({getattr(cell, name) for cell in cells}) > 1]
+
+
+# What must agree for two cells to be the same measurement on two device models.
+DEVICE_LINEAGE = tuple(name for name in KEY_FIELDS if name != "device")
+
+
+def _header(name: str, cells: list[Cell]) -> str:
+    """Column titles; the version column says TF unless other frameworks are in the table."""
+    if name == "tf_version" and any(cell.framework != "tf.keras" for cell in cells):
+        return "version"
+    return HEADERS[name]
+
+
+def _group_key(cell: Cell) -> tuple:
+    return tuple(getattr(cell, name) for name in KEY_FIELDS if name != "protocol")
+
+
+def _verdict(cell: Cell | None) -> str:
+    return "-" if cell is None else f"{cell.identical}/{cell.trials} {cell.verdict}"
+
+
+def _record(cell: Cell | None) -> dict | None:
+    return None if cell is None else {"identical": cell.identical, "trials": cell.trials, "verdict": cell.verdict,
+                                      "fit_seconds_median": cell.fit_seconds_median,
+                                      "overhead_vs_none": cell.overhead_vs_none}
+
+
+def _ratio(cell: Cell | None) -> str:
+    if cell is None or cell.overhead_vs_none is None:
+        return "-"
+    return f"{cell.overhead_vs_none:.2f}x" + ("" if cell.overhead_significant else " ns")
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _spread(values: list[float]) -> str:
+    low, high = min(values), max(values)
+    return f"{low:.6f}" if low == high else f"varies {low:.4f}-{high:.4f}"
+
+
+def _shown(name: str, cell: Cell) -> str:
+    value = getattr(cell, name, None)
+    if name == "identical":
+        return f"{value}/{cell.trials}"
+    if name == "weights_max_abs_diff":
+        return _difference(value, cell)
+    if name == "val_loss_diff":
+        return _difference(cell.metrics_max_abs_diff.get("val_loss"), cell)
+    if name == "first_divergent_epoch":
+        return "-" if value is None else str(value)
+    if name in ("epoch_seconds_median", "epoch_seconds_iqr") and cell.timing_basis == "fit":
+        fit = cell.fit_seconds_median if name == "epoch_seconds_median" else cell.fit_seconds_iqr
+        return f"{fit:.3f} (fit)"
+    if name in ("epoch_seconds_median", "epoch_seconds_iqr"):
+        return "-" if value is None else f"{value:.3f}"
+    if name == "timed_runs":
+        return str(value) if value else "-"
+    if name == "overhead_vs_none":
+        return _overhead(cell)
+    return "all" if value is None and name == "samples" else str(value)
+
+
+def _difference(value: float | None, cell: Cell) -> str:
+    if cell.ok == 0:
+        return "-"
+    if value is None:
+        return "?"
+    return "0" if value == 0 else f"{value:.2e}"
+
+
+def _overhead(cell: Cell) -> str:
+    if cell.config == "none":
+        return "baseline" if cell.overhead_vs_none is not None else "-"
+    if cell.overhead_vs_none is None:
+        return "-"
+    mark = "" if cell.overhead_significant else " ns"
+    return f"{cell.overhead_vs_none:.2f}x [{cell.overhead_ci_low:.2f}-{cell.overhead_ci_high:.2f}]{mark}"
+
+
+def _caption(cells: list[Cell], shown: list[str]) -> str:
+    shared = [name for name in KEY_FIELDS if name not in shown and name != "protocol"
+              and len({getattr(cell, name) for cell in cells}) == 1]
+    if not cells or not shared:
+        return ""
+    first = cells[0]
+    return "Same for every row: " + ", ".join(
+        f"{HEADERS[name]} {_shown(name, first)}" for name in shared) + "."
+
+
+def _failure_notes(cells: list[Cell]) -> list[str]:
+    notes = []
+    for cell in cells:
+        if cell.verdict == "unsupported":
+            notes.append(f"- TF {cell.tf_version} on {cell.device}: {known_limit(cell.tf_version)}")
+        for error in cell.errors:
+            message = error["message"].strip().splitlines()[0][:200] if error["message"].strip() else ""
+            notes.append(f"- {error['trial_id']}: {error['status']}, {error['type'].rsplit('.', 1)[-1]}: {message}")
+    return notes
+
+
+def _cold_start_notes(cells: list[Cell]) -> list[str]:
+    notes = []
+    for cell in cells:
+        if cell.cold_start_seconds is not None:
+            warm = (f", against {cell.startup_seconds_median:.1f} s (median) with the cache filled"
+                    if cell.startup_seconds_median is not None else "")
+            notes.append(f"- {cell.label()}: a trial compiled PTX into an empty CUDA cache: start-up "
+                         f"{cell.cold_start_seconds:.1f} s (import, device start, model build){warm}; paid once "
+                         "per image, GPU model and driver, never in the epoch times")
+    return notes
+
+
+def _warning_notes(cells: list[Cell]) -> list[str]:
+    return [f"- {cell.label()}: {warning}" for cell in cells for warning in cell.warnings]
+
+
+# Dimensions a run varies on purpose; a split along them needs no note.
+DESIGNED = ("tf_version", "protocol")
+
+
+def _split_notes(cells: list[Cell]) -> list[str]:
+    """Cells that would be one but for a single key field (say, the image): name it, so that
+    nobody takes them for one measurement."""
+    notes = []
+    for index, first in enumerate(cells):
+        for second in cells[index + 1:]:
+            field_name = only_difference(first, second)
+            if field_name and field_name not in DESIGNED:
+                notes.append(f"- not pooled: {first.label()} and the same with {HEADERS[field_name]} "
+                             f"{getattr(second, field_name)!r} instead of {getattr(first, field_name)!r}")
+    return notes

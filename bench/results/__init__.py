@@ -1,0 +1,127 @@
+"""Read result trees back, checked against the schema (the writing side is bench.runner.tree).
+
+Each trial counts once: a file named twice (``bench report D D``), a copy of a trial under
+another name or in another folder, and a second file with the same trial id in one folder
+are left out, as are trials that do not belong to their folder's plan (bench.folder_plan).
+``bench check`` names every one of them; reports leave them out and say how many.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+from bench.results import folder_plan, upgrade
+from bench.errors import UsageError, UserError
+from bench.trial import result as result_document
+from bench.trial.jsonfile import read_json
+
+
+class ResultError(UserError):
+    """A result file is unreadable or does not follow the schema; the message names it."""
+
+
+def trial_files(paths: list[Path]) -> list[Path]:
+    files, seen = [], set()
+    for path in map(Path, paths):
+        if path.is_file():
+            found = [path]
+        elif path.is_dir():
+            found = sorted(p for p in path.rglob("trials/*.json") if ".staging" not in p.parts)
+        else:
+            raise UsageError(f"{path}: no such file or folder; give a results folder made by `bench run`")
+        for file in found:  # a folder named twice, or inside another one named, counts once
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                files.append(file)
+    if not files:
+        raise ResultError(f"no trial results under {', '.join(map(str, paths))}; run `bench run --out DIR` first")
+    return files
+
+
+def tree_of(result: dict) -> Path:
+    """The result tree a loaded result came from (its file is TREE/trials/<id>.json)."""
+    return Path(result["_source"]).parent.parent
+
+
+def scan(paths: list[Path]) -> tuple[list[dict], list[str]]:
+    """Every valid trial result under the given trees or files, and a line per bad file."""
+    results, problems = [], []
+    for file in trial_files(paths):
+        try:
+            document = read_json(str(file))
+        except (OSError, ValueError) as error:
+            problems.append(f"{file}: not readable JSON ({error})")
+            continue
+        try:
+            document = upgrade.to_current(document) if isinstance(document, dict) else document
+        except upgrade.UpgradeError as error:
+            problems.append(f"{file}: {error}")
+            continue
+        found = problems_of(document)
+        if found:
+            problems.append(f"{file}: {'; '.join(found)}")
+            continue
+        document["_source"] = str(file)
+        results.append(document)
+    return results, problems
+
+
+def load(paths: list[Path], say=None) -> list[dict]:
+    """Every trial result under the given trees or files, validated and counted once; raises
+    on the first bad file. ``say`` hears how many were left out (duplicates, foreign)."""
+    results, problems = scan(paths)
+    if problems:
+        raise ResultError(problems[0])
+    kept, left_out = select(results)
+    if left_out and say is not None:
+        say(f"note: left out {len(left_out)} trial file(s) that are duplicates or outside their folder's plan "
+            f"(bench check {' '.join(map(str, paths))} names them)")
+    return kept
+
+
+def select(results: list[dict]) -> tuple[list[dict], list[str]]:
+    """The results that count, and a line for each one left out (and why)."""
+    kept, left_out, by_content, by_tree_and_id = [], [], {}, {}
+    plans: dict[Path, list[dict]] = {}
+    for result in sorted(results, key=_preference):
+        source = result["_source"]
+        content = _content_digest(result)
+        if content in by_content:
+            left_out.append(f"{source}: a copy of {by_content[content]}; counted once")
+            continue
+        by_content[content] = source
+        tree, trial_id = tree_of(result), result["spec"]["trial_id"]
+        if (tree, trial_id) in by_tree_and_id:
+            left_out.append(f"{source}: a second result for trial {trial_id} in {tree} "
+                            f"(beside {by_tree_and_id[tree, trial_id]}); left out")
+            continue
+        by_tree_and_id[tree, trial_id] = source
+        if tree not in plans:
+            plans[tree] = folder_plan.plans_of(tree)
+        reason = folder_plan.foreign(result, plans[tree])
+        if reason:
+            left_out.append(f"{source}: {reason}; left out")
+            continue
+        kept.append(result)
+    return sorted(kept, key=lambda result: result["_source"]), left_out
+
+
+def misnamed(results: list[dict]) -> list[str]:
+    """Trial files whose name is not their trial id (renamed, or copied by hand)."""
+    return [f"{result['_source']}: the file of trial {result['spec']['trial_id']} is named otherwise"
+            for result in results if Path(result["_source"]).name != result["spec"]["trial_id"] + ".json"]
+
+
+def _preference(result: dict) -> tuple:
+    """Which of two claimants is kept: the file named after its trial, then the first path."""
+    return (Path(result["_source"]).name != result["spec"]["trial_id"] + ".json", result["_source"])
+
+
+def _content_digest(result: dict) -> str:
+    document = {key: value for key, value in result.items() if key != "_source"}
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+
+
+def problems_of(document) -> list[str]:
+    """What is wrong with a trial result document (empty when it is valid)."""
+    return result_document.problems(document)

@@ -1,0 +1,161 @@
+"""A results folder's plan: fixed by its first run, so a table never mixes two plans.
+
+``bench run`` writes ``DIR/plan.json`` (the settings, workloads, dataset, trial ids and the
+plan-defining arguments); the in-container batch writes ``DIR/plans/<target>.json`` for each
+target it runs. Running into a folder with other plan-defining settings is refused, naming
+each difference; ``--resume DIR`` takes the folder's own plan and refuses flags that
+contradict it. Reading results back, a trial that does not belong to its folder's plan is
+named by ``bench check`` and left out of reports.
+"""
+
+from pathlib import Path
+
+from bench.errors import UsageError
+from bench.trial.jsonfile import read_json
+
+FILE = "plan.json"
+BATCH_PLANS = "plans"
+# What defines a plan; where and how fast it runs (hosts, GPUs, --parallel, --timeout,
+# --memory, --budget, ...) may change between sessions.
+ARGUMENTS = ("configs", "repeats", "protocol", "in_process_repeats", "epochs", "samples", "batch_size",
+             "seed", "model", "framework", "dataset", "data", "backend", "tf", "variant", "python",
+             "envs_dir", "pythonpath")
+# Spec fields that every trial of a plan shares with the plan's settings.
+SHARED_SETTINGS = ("epochs", "samples", "batch_size", "validation_split")
+
+
+def recorded(arguments) -> dict:
+    """The plan-defining arguments as plan.json keeps them."""
+    return {name: _plain(getattr(arguments, name, None)) for name in ARGUMENTS}
+
+
+def _normalised(values: dict) -> dict:
+    """What the plan is, for comparison: lists where several may be named, and arguments that
+    the backend ignores (the interpreter of a docker or --tf run, ...) left out."""
+    found = {name: values.get(name) for name in ARGUMENTS}
+    for name in ("framework", "model"):
+        if isinstance(found[name], str):
+            found[name] = [found[name]]
+    ignored = (("python", "envs_dir", "pythonpath") if found["backend"] == "docker" else
+               ("variant", "python") if found["tf"] else ("variant", "envs_dir"))
+    for name in ignored:
+        found[name] = None
+    if "data" in found and found["data"]:
+        found["dataset"] = None  # --data overrides --dataset
+    return found
+
+
+def restore(arguments, explicit: set[str]) -> None:
+    """--resume DIR: take the folder's plan; a plan flag given that contradicts it is refused."""
+    folder = Path(arguments.resume)
+    stored = _stored_arguments(folder, "--resume")
+    asked, there = _normalised(recorded(arguments)), _normalised(stored)
+    conflicts = [_difference(name, there[name], asked[name])
+                 for name in ARGUMENTS if name in explicit and asked[name] != there[name]]
+    if conflicts:
+        raise UsageError(f"--resume {folder} runs the plan recorded there, and {'; '.join(conflicts)}: "
+                         f"leave those flags out, or choose a new --out for another plan")
+    for name in ARGUMENTS:
+        setattr(arguments, name, stored.get(name))
+    for name in ("framework", "model"):  # one name each before several could be planned
+        if isinstance(getattr(arguments, name), str):
+            setattr(arguments, name, [getattr(arguments, name)])
+
+
+def require_same(folder: Path, arguments, dataset_spec: dict | None) -> None:
+    """Refuse to run into a folder that holds another plan (or trials without one); the
+    dataset is compared once it is resolved (``dataset_spec``)."""
+    folder = Path(folder)
+    if not (folder / FILE).exists():
+        if any((folder / "trials").glob("*.json")):
+            raise UsageError(f"{folder} holds trials but no {FILE} (made by compose or an older version); "
+                             "choose a new --out")
+        return
+    there, asked = _normalised(_stored_arguments(folder, "--out")), _normalised(recorded(arguments))
+    differences = [_difference(name, there[name], asked[name]) for name in ARGUMENTS if there[name] != asked[name]]
+    stored_dataset = read_json(str(folder / FILE)).get("dataset") or {}
+    if dataset_spec is not None and stored_dataset.get("name") != dataset_spec.get("name"):
+        differences.append(_difference("dataset (resolved)", stored_dataset.get("name"), dataset_spec.get("name")))
+    if differences:
+        raise UsageError(f"{folder} holds another plan: {'; '.join(differences)}. Continue it as it is with "
+                         f"--resume {folder}, or choose a new --out")
+
+
+def plans_of(tree: Path) -> list[dict]:
+    """The readable plans recorded in a result tree (none where it records none)."""
+    return [plan for plan in map(_read_plan, _plan_files(tree)) if plan is not None]
+
+
+def unreadable(tree: Path) -> list[Path]:
+    """Plan files of a tree that cannot be read as plans (bench check names them)."""
+    return [file for file in _plan_files(tree) if _read_plan(file) is None]
+
+
+def _plan_files(tree: Path) -> list[Path]:
+    return [file for file in [Path(tree) / FILE, *sorted((Path(tree) / BATCH_PLANS).glob("*.json"))] if file.exists()]
+
+
+def _read_plan(file: Path) -> dict | None:
+    try:
+        plan = read_json(str(file))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(plan, dict) and isinstance(plan.get("trials", []), list) and \
+        isinstance(plan.get("settings", {}), dict)
+    return plan if ok else None
+
+
+def foreign(result: dict, plans: list[dict]) -> str | None:
+    """Why a trial does not belong to its folder's plans, or None (it does, or there is none)."""
+    if not plans:
+        return None
+    spec = result["spec"]
+    matching = [plan for plan in plans if spec["trial_id"] in plan.get("trials", [])]
+    if not matching:
+        return f"trial {spec['trial_id']} is not in its folder's plan"
+    plan = matching[0]
+    settings = plan.get("settings", {})
+    for name in SHARED_SETTINGS:
+        if name in settings and spec.get(name) != settings[name]:
+            return f"{name} {spec.get(name)!r} differs from its folder's plan ({settings[name]!r})"
+    if spec.get("seed") is not None and settings.get("seed") is not None and spec["seed"] != settings["seed"]:
+        return f"seed {spec['seed']!r} differs from its folder's plan ({settings['seed']!r})"
+    if (plan.get("dataset") or {}).get("name") not in (None, spec["dataset"].get("name")):
+        return f"dataset {spec['dataset'].get('name')!r} differs from its folder's plan ({plan['dataset']['name']!r})"
+    workloads = [tuple(pair) for pair in plan.get("workloads") or [(settings.get("framework"), settings.get("model"))]]
+    if (spec.get("framework", "tf.keras"), spec.get("model", "mlp")) not in workloads:
+        return (f"framework {spec.get('framework')!r} and model {spec.get('model')!r} are not in its folder's plan")
+    return None
+
+
+def _stored_arguments(folder: Path, option: str) -> dict:
+    plan_file = folder / FILE
+    if not plan_file.exists():
+        raise UsageError(f"{option} {folder}: no {FILE} there; give a folder made by `bench run`")
+    try:
+        stored = read_json(str(plan_file)).get("arguments")
+    except (OSError, ValueError, AttributeError) as error:
+        raise UsageError(f"{option} {folder}: its {FILE} cannot be read ({error}); choose a new --out") from None
+    if not isinstance(stored, dict):
+        raise UsageError(f"{option} {folder}: its {FILE} records no arguments (made by an older version); "
+                         "choose a new --out")
+    return stored
+
+
+def _difference(name: str, there, asked) -> str:
+    return f"{name}: {_shown(there)} in the folder, {_shown(asked)} asked"
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "unset"
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def _plain(value):
+    """JSON's form of an argument value (paths as text, tuples as lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -1,0 +1,71 @@
+"""Older trial-result documents read as the current schema, one step at a time (as asv does).
+
+Trees written by earlier versions of the suite (the published CPU matrix among them) stay
+readable without rewriting their files: the loader upgrades each document in memory.
+
+* 1 -> 2: ``mechanism`` was a list of lines of prose ("TF_DETERMINISTIC_OPS=1 (set before
+  import)"); it becomes a list of structured entries (bench.trial.controls).
+"""
+
+import re
+
+from bench.trial import controls
+from bench.trial.result import SCHEMA_VERSION
+
+
+class UpgradeError(ValueError):
+    """A document that claims an older schema but cannot be read as it."""
+
+
+def to_current(document: dict) -> dict:
+    """The document in the current schema (the same object when it already is)."""
+    version = document.get("schema_version")
+    while version in STEPS:
+        document = STEPS[version](document)
+        version = document["schema_version"]
+    return document
+
+
+# "NAME=VALUE (set before start|import)"
+_ENVIRONMENT_LINE = re.compile(r"^(?P<name>[A-Z_]+)=(?P<value>\S+) \(set before (?P<when>start|import)\)$")
+_SEED_CALL = re.compile(r"^(?P<name>[\w.]+)\((?P<seed>-?\d+)\)$")
+_HASH_SEED = "PYTHONHASHSEED"
+# Version 1 wrote these lines as they were, without a moment: what they were and when they ran.
+_CALLS_AFTER_IMPORT = {
+    "tf.config.experimental.enable_op_determinism()":
+        controls.call("determinism", "tf.config.experimental.enable_op_determinism"),
+    "torch.use_deterministic_algorithms(True)": controls.call("determinism", "torch.use_deterministic_algorithms", True),
+    "torch.backends.cudnn.benchmark = False": controls.attribute("determinism", "torch.backends.cudnn.benchmark", False),
+}
+
+
+def _from_1(document: dict) -> dict:
+    upgraded = dict(document, schema_version=2)
+    lines = document.get("mechanism") or []
+    if not isinstance(lines, list):
+        raise UpgradeError("schema 1 mechanism is not a list of lines")
+    upgraded["mechanism"] = [entry for line in lines for entry in _entries_of(line)]
+    return upgraded
+
+
+def _entries_of(line) -> list[dict]:
+    if not isinstance(line, str):
+        raise UpgradeError(f"schema 1 mechanism line not understood: {line!r}")
+    environment = _ENVIRONMENT_LINE.match(line)
+    if environment:
+        name = environment.group("name")
+        role = "hash seed" if name == _HASH_SEED else "determinism"
+        when = controls.BEFORE_START if environment.group("when") == "start" else controls.BEFORE_IMPORT
+        return controls.at(when, [controls.environment(role, name, environment.group("value"))])
+    if line in _CALLS_AFTER_IMPORT:
+        return controls.at(controls.AFTER_IMPORT, [_CALLS_AFTER_IMPORT[line]])
+    if line.endswith(" (before each model)"):
+        calls = [_SEED_CALL.match(part.strip()) for part in line[:-len(" (before each model)")].split(";")]
+        if all(calls):
+            return controls.at(controls.BEFORE_EACH_MODEL,
+                               [controls.call("seed", call.group("name"), int(call.group("seed"))) for call in calls])
+    raise UpgradeError(f"schema 1 mechanism line not understood: {line!r}")
+
+
+STEPS = {1: _from_1}
+assert max(STEPS) + 1 == SCHEMA_VERSION, "add the step to the current schema"

@@ -1,0 +1,87 @@
+"""python -m bench.runner.batch --out DIR --target NAME --dataset-spec FILE [plan options]
+
+Runs a whole plan inside one container (how ``docker compose up`` works): every trial is a
+fresh process of this interpreter, with its config's environment and a timeout; results go
+to DIR/trials/, and running again resumes. Exit status 0 when every trial has a result
+(failed trials are results too), 2 for unusable arguments.
+"""
+
+import argparse
+import json
+import os
+import signal
+import sys
+
+import bench
+from bench.runner import options, process, work_queue
+from bench.trial import installed, jsonfile
+from bench.trial.fingerprint import cpu_model
+from bench.runner.plan import build
+from bench.runner.tree import FolderBusy, ResultTree
+
+WORKER_PATH = os.path.dirname(os.path.dirname(os.path.abspath(bench.__file__)))
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench.runner.batch", description=__doc__.split("\n\n")[1])
+    parser.add_argument("--out", required=True, help="result folder (resumed if it exists)")
+    parser.add_argument("--target", required=True, help="label of what runs the trials, e.g. tf2.8-gpu")
+    parser.add_argument("--dataset-spec", required=True, metavar="FILE",
+                        help="JSON dataset description written by `bench data`")
+    options.add_plan_arguments(parser)
+    arguments = parser.parse_args(argv)
+    try:
+        configs, protocols, chosen, workloads = options.plan_from(arguments)
+        dataset_spec = jsonfile.read_json(arguments.dataset_spec)
+    except (ValueError, OSError) as error:
+        parser.error(str(error))
+    signal.signal(signal.SIGTERM, _stop)  # compose stop: as PID 1 it would otherwise be ignored
+    tree = ResultTree(arguments.out)
+    trials = build([arguments.target], configs, protocols, workloads)
+    plan = json.loads(json.dumps({"settings": chosen, "workloads": workloads, "dataset": dataset_spec,
+                                  "trials": [trial.trial_id for trial in trials]}))  # as the file holds it
+    try:
+        tree.lock()
+        _require_same_plan(tree, arguments.target, plan)
+        tree.stop_leftover_workers()
+        tree.write_plan(plan, name=arguments.target)
+    except (FolderBusy, ValueError, OSError) as error:
+        sys.stderr.write("error: %s\n" % error)
+        return 2
+    info = {"backend": "container-batch", "python": sys.executable, "tensorflow": installed.tensorflow_version(),
+            "image": os.environ.get("BENCH_IMAGE"), "device": {"kind": "cpu", "name": cpu_model()}}
+
+    def execute(spec, staging, slot, timeout):
+        return process.run(sys.executable, WORKER_PATH, spec, staging, timeout, info)
+
+    print("%d trials for %s (TensorFlow %s) into %s" % (len(trials), arguments.target, info["tensorflow"], tree.root))
+    sys.stdout.flush()
+    work_queue.run(trials, chosen, dataset_spec, execute, tree, say=_say, timeout=arguments.timeout)
+    return 0
+
+
+def _require_same_plan(tree, target, plan):
+    """A folder's plan for a target is fixed by its first batch (as bench run fixes plan.json)."""
+    path = os.path.join(tree.root, "plans", target + ".json")
+    if not os.path.exists(path):
+        return
+    before = jsonfile.read_json(path)
+    differing = [name for name in ("settings", "workloads", "trials") if before.get(name) != plan[name]]
+    if (before.get("dataset") or {}).get("name") != plan["dataset"].get("name"):
+        differing.append("dataset")
+    if differing:
+        raise ValueError("%s already holds another plan for %s (its %s differ); use another --out"
+                         % (tree.root, target, ", ".join(differing)))
+
+
+def _stop(signum, frame):
+    sys.exit(128 + signum)  # unwinds: the running trial's worker is killed on the way out
+
+
+def _say(message):
+    print(message)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,90 @@
+"""Command-line options that describe a plan, shared by ``bench run`` (host) and
+``python -m bench.runner.batch`` (inside a container), so both read them the same way."""
+
+import argparse
+
+from bench.runner import plan
+from bench.trial.configurations import CONFIGS
+from bench.trial.experiment import MODELS
+from bench.trial.frameworks import FRAMEWORKS
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("%r must be at least 1" % text)
+    return value
+
+
+def positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("%r must be positive" % text)
+    return value
+
+
+def name_list(text):
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def add_plan_arguments(parser):
+    parser.add_argument("--configs", type=name_list, default=list(CONFIGS), metavar="LIST",
+                        help="comma-separated configs among none,seeds,full (default: all three)")
+    parser.add_argument("--repeats", type=positive_int, default=2, metavar="N",
+                        help="trials per config under the process protocol (default 2, as the "
+                             "article; at least 2 to compare)")
+    parser.add_argument("--protocol", type=name_list, default=["process"], metavar="LIST",
+                        help="process (every trial a fresh process, trials compared with each "
+                             "other), in-process (the article's loop: one process trains twice, "
+                             "re-seeding before each model), or both: process,in-process "
+                             "(default: process)")
+    parser.add_argument("--in-process-repeats", type=positive_int, default=2, metavar="N",
+                        help="trials per config under the in-process protocol (default 2)")
+    parser.add_argument("--epochs", type=positive_int, default=3, metavar="N", help="epochs (default 3)")
+    parser.add_argument("--samples", type=positive_int, default=None, metavar="N",
+                        help="train on the first N examples only (default: all), for quick runs")
+    parser.add_argument("--batch-size", type=positive_int, default=32, metavar="N",
+                        help="batch size (default 32, Keras' default)")
+    parser.add_argument("--seed", type=int, default=42, help="seed for seeds/full (default 42)")
+    parser.add_argument("--model", type=name_list, default=["mlp"], metavar="LIST",
+                        help="mlp: the article's model (default); cnn: two Conv2D+MaxPool blocks; "
+                             "or both: mlp,cnn")
+    add_framework_argument(parser)
+    parser.add_argument("--timeout", type=positive_float, default=1800, metavar="SECONDS",
+                        help="kill a trial after this long and record it as a timeout (default 1800)")
+
+
+def add_framework_argument(parser):
+    """--framework, also taken by commands that check or prepare frameworks (bench preflight)."""
+    parser.add_argument("--framework", type=name_list, default=["tf.keras"], metavar="LIST",
+                        help="tf.keras (default), or standalone Keras 3 on a backend: "
+                             "keras3-jax, keras3-torch, keras3-tensorflow; several: comma-separated")
+
+
+def plan_from(arguments):
+    """(configs, {protocol: repeats}, settings, workloads) from parsed arguments; ValueError
+    if unusable. Settings hold the first framework and model; each trial names its own."""
+    problem = plan.unknown_names(arguments.configs, arguments.protocol, arguments.framework, arguments.model,
+                                 FRAMEWORKS, MODELS)
+    if problem:
+        raise ValueError(problem)
+    for option, names in (("--configs", arguments.configs), ("--protocol", arguments.protocol),
+                          ("--framework", arguments.framework), ("--model", arguments.model)):
+        if not names:
+            raise ValueError("%s needs at least one name" % option)
+        if len(set(names)) < len(names):
+            raise ValueError("%s names one twice: %s" % (option, ",".join(names)))
+    repeats = {"process": arguments.repeats, "in-process": arguments.in_process_repeats}
+    protocols = dict((name, repeats[name]) for name in plan.PROTOCOLS if name in arguments.protocol)
+    if "process" in protocols and arguments.repeats < 2:
+        raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
+    chosen = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
+                           batch_size=arguments.batch_size, seed=arguments.seed,
+                           model=arguments.model[0], framework=arguments.framework[0])
+    return arguments.configs, protocols, chosen, plan.workloads(arguments.framework, arguments.model)

@@ -1,0 +1,93 @@
+"""The list of trials a run will execute, in the order it will execute them.
+
+Ordered by value: every target x workload x protocol x config gets its first trial, then
+its second, and so on, so a run cut short (a time budget, a lent machine taken back) has
+covered every cell as evenly as it could, with two trials to compare first. Configurations
+are interleaved: repeat r runs the configs rotated by r, so slow drift of the machine
+(thermal, background load) hits every configuration alike.
+
+Worker side (Python 3.6) because a container runs whole plans too (``bench.runner.batch``).
+"""
+
+import collections
+
+from bench.trial.configurations import CONFIGS
+from bench.trial.result import PROTOCOL_RUNS
+
+PROTOCOLS = tuple(PROTOCOL_RUNS)
+
+# Experiment settings shared by every trial of a run (recorded in each result).
+DEFAULT_SETTINGS = collections.OrderedDict([
+    ("epochs", 3),
+    ("samples", None),          # first N training examples; None = all
+    ("batch_size", 32),         # Keras' default
+    ("validation_split", 0.2),
+    ("model", "mlp"),
+    ("framework", "tf.keras"),
+    ("seed", 42),
+])
+
+
+def settings(**changes):
+    unknown = set(changes) - set(DEFAULT_SETTINGS)
+    if unknown:
+        raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
+    chosen = collections.OrderedDict(DEFAULT_SETTINGS)
+    chosen.update((key, value) for key, value in changes.items() if value is not None)
+    return chosen
+
+
+class Trial(collections.namedtuple("Trial", "trial_id target protocol config repeat framework model")):
+    """One trial: what runs it (target: local, an environment, an image), protocol, config,
+    and its workload (framework and model; None: the run's settings)."""
+
+    def spec(self, chosen_settings, dataset_spec):
+        """The document the worker reads."""
+        spec = dict(chosen_settings)
+        spec.update(trial_id=self.trial_id, target=self.target, protocol=self.protocol,
+                    config=self.config, repeat=self.repeat, dataset=dataset_spec,
+                    seed=None if self.config == "none" else chosen_settings["seed"])
+        if self.framework is not None:
+            spec["framework"] = self.framework
+        if self.model is not None:
+            spec["model"] = self.model
+        return spec
+
+
+def build(targets, configs, protocols, workloads=((None, None),)):
+    """Trials for every target x workload x protocol (with its repeats) x config, by value:
+    repeat r of every cell before repeat r+1 of any, configs interleaved.
+
+    ``protocols`` maps a protocol name to its number of repeats; ``workloads`` lists
+    (framework, model) pairs. With several workloads, trial ids name the framework and model.
+    """
+    configs = list(configs)
+    several = len(workloads) > 1
+    trials = []
+    for repeat in range(1, max(protocols.values()) + 1 if protocols else 1):
+        shift = (repeat - 1) % len(configs)
+        for target in targets:
+            for framework, model in workloads:
+                for protocol, repeats in protocols.items():
+                    if repeat > repeats:
+                        continue
+                    for config in configs[shift:] + configs[:shift]:
+                        parts = [target] + ([framework, model] if several else []) + [protocol, config]
+                        trial_id = "%s--r%02d" % ("--".join(parts), repeat)
+                        trials.append(Trial(trial_id, target, protocol, config, repeat, framework, model))
+    return trials
+
+
+def workloads(frameworks, models):
+    """Every (framework, model) pair of the given lists, in their order."""
+    return [(framework, model) for framework in frameworks for model in models]
+
+
+def unknown_names(configs, protocols, frameworks=(), models=(), known_frameworks=(), known_models=()):
+    """A message naming the first unknown config, protocol, framework or model, or None."""
+    for kind, names, known in (("config", configs, CONFIGS), ("protocol", protocols, PROTOCOLS),
+                               ("framework", frameworks, known_frameworks), ("model", models, known_models)):
+        for name in names:
+            if name not in known:
+                return "unknown %s %r; choose from %s" % (kind, name, ", ".join(known))
+    return None

@@ -1,0 +1,95 @@
+"""Run one trial as a fresh process of a Python interpreter, with its config's environment.
+
+Used by the host's local backend and by the in-container batch: the same rules either way.
+
+* The environment is built, not inherited: an allowlist of the parent's variables (paths,
+  locale, time zone, where libraries and caches are, the GPUs this job may use), the
+  variables the user names on purpose, then the configuration's own. A stray ``XLA_FLAGS``
+  or ``OMP_NUM_THREADS`` in the user's shell never changes a result unseen.
+* The worker never outlives its runner: it reads its stdin, a pipe whose other end only the
+  runner holds, and stops as soon as that closes, however the runner ended (SIGKILL too).
+  It leads a session of its own, so a timeout kills everything it started; its pid is kept
+  in the trial's scratch folder so that a later run can stop a leftover.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+from bench.runner import outcomes
+from bench.trial.configurations import ENVIRONMENT
+from bench.runner.tree import WORKER_PID_FILE
+
+# Passed from the parent's environment as they are; everything else only when named.
+ALLOWED = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP",
+           "LD_LIBRARY_PATH", "KERAS_HOME", "TF_CPP_MIN_LOG_LEVEL", "CUDA_VISIBLE_DEVICES",
+           "CUDA_CACHE_PATH", "CUDA_CACHE_MAXSIZE", "CUDA_CACHE_DISABLE")
+ALLOWED_PREFIXES = ("LC_", "SLURM_")  # locale; the Slurm job a trial runs in (recorded, changes nothing)
+# Never passed from the parent, even when named: the trial's own switches and paths.
+CONTROLLED = ("PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC", "TF_CUDNN_USE_FRONTEND",
+              "CUBLAS_WORKSPACE_CONFIG", "KERAS_BACKEND", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",
+              "PYTHONNOUSERSITE")
+
+
+def trial_environment(config, worker_path, base=None, inherit=()):
+    """The environment a trial starts with: the allowed and the named (``inherit``) variables of
+    ``base`` (default: this process's), then the configuration's."""
+    base = os.environ if base is None else base
+    controlled = [name for name in inherit if name in CONTROLLED]
+    if controlled:
+        raise ValueError("%s cannot be inherited: the configuration sets it" % ", ".join(controlled))
+    environment = dict((name, value) for name, value in base.items()
+                       if name in ALLOWED or name.startswith(ALLOWED_PREFIXES) or name in inherit)
+    # An XLA determinism flag passed on purpose would still make none and seeds deterministic
+    # on jax: it is full's own switch (frameworks.Keras3), so it never reaches the others.
+    flags = [flag for flag in environment.get("XLA_FLAGS", "").split()
+             if not flag.startswith("--xla_gpu_deterministic_ops")]
+    if flags:
+        environment["XLA_FLAGS"] = " ".join(flags)
+    else:
+        environment.pop("XLA_FLAGS", None)
+    environment.update(ENVIRONMENT[config])
+    environment["PYTHONPATH"] = str(worker_path)
+    environment["PYTHONNOUSERSITE"] = "1"  # ~/.local packages would make trials depend on the user
+    return environment
+
+
+def run(python, worker_path, spec, staging, timeout, runner_info, extra_environment=None, inherit=()):
+    """Run ``spec`` in a fresh ``python`` process; returns the final result document."""
+    spec_path = os.path.join(staging, "spec.json")
+    result_path = os.path.join(staging, "result.json")
+    log_path = os.path.join(staging, "log.txt")
+    with open(spec_path, "w") as stream:
+        json.dump(spec, stream)
+    command = [python, "-m", "bench.trial", "--until-stdin-closes", spec_path, result_path]
+    started = time.perf_counter()
+    timed_out = False
+    environment = trial_environment(spec["config"], worker_path, inherit=inherit)
+    environment.update(extra_environment or {})
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.PIPE, start_new_session=True)
+        try:
+            with open(os.path.join(staging, WORKER_PID_FILE), "w") as stream:
+                stream.write(str(process.pid))
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:  # also on Ctrl-C or SIGTERM: the worker is in its own session and would live on
+            _kill_session(process)
+    wall_seconds = time.perf_counter() - started
+    with open(log_path, "rb") as log:
+        text = log.read().decode("utf-8", "replace")
+    info = dict(runner_info, environment_inherited=sorted(inherit)) if inherit else runner_info
+    return outcomes.finish(spec, result_path, process.returncode, timed_out, wall_seconds, text, info, timeout)
+
+
+def _kill_session(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):  # gone already, with everything it started
+        pass
+    process.wait()
+    process.stdin.close()

@@ -1,0 +1,86 @@
+"""python -m bench.trial [--until-stdin-closes] SPEC.json RESULT.json  |  --probe  |  --probe-framework NAME
+
+Exit status: 0 trial ok, 3 trial failed (its result is written), 2 unusable arguments or
+spec (no result), 4 stopped because the runner went away (no result). Any other status
+means the worker itself died; the host records that. ``--until-stdin-closes``: the runner
+holds the other end of stdin; when it closes, however the runner ended, the trial stops at
+once, so that no worker ever outlives its runner. ``--probe`` says what is installed
+without importing it; ``--probe-framework`` imports one framework as a trial would and says
+what it sees (exit 3 with one line where it cannot).
+"""
+
+import json
+import os
+import sys
+import threading
+
+from bench.trial import installed, jsonfile
+from bench.trial.exits import EXIT_OK, EXIT_RUNNER_GONE, EXIT_TRIAL_FAILED, EXIT_USAGE
+
+
+def probe():
+    """What this interpreter offers, without importing TensorFlow (fast)."""
+    import platform
+    from bench.trial.fingerprint import cpu_model
+    return {
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "tensorflow": installed.tensorflow_version(),
+        "keras": installed.distribution_version(["keras"]),
+        "jax": installed.distribution_version(["jax"]),
+        "torch": installed.distribution_version(["torch"]),
+        "cpu_model": cpu_model(),
+    }
+
+
+def probe_framework(name):
+    """Import one framework as a trial would (the preflight): its versions and GPUs."""
+    from bench.trial import frameworks
+    framework = frameworks.create(name)
+    framework.load()
+    return {"framework": name, "software": framework.software(), "gpus": framework.gpus()}
+
+
+def main(argv):
+    if argv == ["--probe"]:
+        print(json.dumps(probe()))
+        return EXIT_OK
+    if len(argv) == 2 and argv[0] == "--probe-framework":
+        try:
+            print(json.dumps(probe_framework(argv[1])))
+        except Exception as error:  # what is missing, in one line, for the host to show
+            sys.stderr.write("%s: %s\n" % (type(error).__name__, str(error).strip().splitlines()[0] if str(error).strip() else ""))
+            return EXIT_TRIAL_FAILED
+        return EXIT_OK
+    if argv[:1] == ["--until-stdin-closes"]:
+        argv = argv[1:]
+        _stop_when_stdin_closes()
+    if len(argv) != 2:
+        sys.stderr.write("usage: python -m bench.trial [--until-stdin-closes] SPEC.json RESULT.json | --probe "
+                         "| --probe-framework NAME\n")
+        return EXIT_USAGE
+    spec_path, result_path = argv
+    from bench.trial import trial  # needs numpy; the probe above must not
+    try:
+        spec = jsonfile.read_json(spec_path)
+        result = trial.run(spec, output_dir=os.path.dirname(os.path.abspath(result_path)))
+    except (OSError, ValueError) as error:  # unreadable or malformed spec
+        sys.stderr.write("error: %s\n" % error)
+        return EXIT_USAGE
+    jsonfile.write_json_atomic(result_path, result)
+    return EXIT_OK if result["status"] == "ok" else EXIT_TRIAL_FAILED
+
+
+def _stop_when_stdin_closes():
+    def watch():
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:
+            pass
+        os._exit(EXIT_RUNNER_GONE)  # now: no cleanup that could block, nothing half-written is kept
+    threading.Thread(target=watch, name="runner-watch", daemon=True).start()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

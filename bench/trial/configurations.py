@@ -1,0 +1,56 @@
+"""The three levels of control, applied at the moments they must be applied.
+
+* none  - nothing.
+* seeds - PYTHONHASHSEED=0 in the environment before the interpreter starts (the host sets
+          it; here it is only verified), then the framework's seed call before every model.
+* full  - seeds plus op determinism (a setting before import and/or a call after it).
+"""
+
+import os
+import sys
+
+from bench.trial import controls
+
+CONFIGS = ("none", "seeds", "full")
+
+# What the host must put in a trial's environment before the interpreter starts.
+ENVIRONMENT = {
+    "none": {},
+    "seeds": {"PYTHONHASHSEED": "0"},
+    "full": {"PYTHONHASHSEED": "0"},
+}
+
+
+class ControlError(RuntimeError):
+    """A configuration could not be applied as specified."""
+
+
+def check_start_environment(config):
+    """Verify what only the parent could set; returns the control entries it confirms."""
+    entries = []
+    for name, value in sorted(ENVIRONMENT[config].items()):
+        if os.environ.get(name) != value:
+            raise ControlError("%s=%s must be in the environment before the interpreter starts "
+                               "(found %r)" % (name, value, os.environ.get(name)))
+        entries.append(controls.environment("hash seed", name, value))
+    if config != "none" and sys.flags.hash_randomization:
+        raise ControlError("hash randomisation is on although PYTHONHASHSEED=0 was requested")
+    return controls.at(controls.BEFORE_START, entries)
+
+
+def before_import(config, framework):
+    entries = framework.determinism_before_import() if config == "full" else []
+    return controls.at(controls.BEFORE_IMPORT, entries)
+
+
+def after_import(config, framework):
+    entries = framework.determinism_after_import() if config == "full" else []
+    return controls.at(controls.AFTER_IMPORT, entries)
+
+
+def seed_before_model(config, framework, seed):
+    """Seed right before each model is built (seeding once and training twice differs);
+    returns the entries applied."""
+    if config == "none":
+        return []
+    return controls.at(controls.BEFORE_EACH_MODEL, framework.seed(seed))

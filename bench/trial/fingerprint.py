@@ -1,0 +1,87 @@
+"""What a trial ran on: interpreter, libraries, CPU, and the environment that matters."""
+
+import os
+import platform
+import socket
+import sys
+
+# Environment variables that change what a trial computes or how fast: recorded even where
+# they are not set (as None), so that their absence is on record too.
+RECORDED_ENVIRONMENT = (
+    "PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC", "TF_CUDNN_USE_FRONTEND",
+    "TF_ENABLE_ONEDNN_OPTS", "TF_USE_LEGACY_KERAS", "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "XLA_FLAGS",
+    "CUBLAS_WORKSPACE_CONFIG", "KERAS_BACKEND", "TF_CPP_MIN_LOG_LEVEL",
+    "CUDA_CACHE_PATH", "CUDA_CACHE_MAXSIZE", "CUDA_CACHE_DISABLE",
+)
+
+
+def environment():
+    """The trial's whole environment (the host built it from an allowlist and the
+    configuration, so nothing in it is there by accident), and the variables that matter."""
+    found = dict((name, None) for name in RECORDED_ENVIRONMENT)
+    found.update(os.environ)
+    return found
+
+
+def interpreter():
+    import numpy
+    return {
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "numpy": numpy.__version__,
+    }
+
+
+def machine():
+    return {
+        "hostname": socket.gethostname(),
+        "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "memory_bytes": _memory_bytes(),
+    }
+
+
+def host(name=None):
+    """A machine description for a results folder (machine.json): what trials there ran on."""
+    from bench.trial import gpus
+    described = machine()
+    release = _os_release()
+    described.update({
+        "name": name or described["hostname"],
+        "os": release or platform.system(),
+        "kernel": platform.release(),
+        "gpus": gpus.query(),
+    })
+    described["driver"] = described["gpus"][0]["driver"] if described["gpus"] else None
+    return described
+
+
+def _os_release():
+    found = _field("/etc/os-release", "PRETTY_NAME=", "=")
+    return found.strip('"') if found else None
+
+
+def cpu_model():
+    return _field("/proc/cpuinfo", "model name", ":") or platform.processor() or platform.machine()
+
+
+def _field(path, prefix, separator):
+    """The value of the first line of a system file that starts with ``prefix``, or None."""
+    try:
+        with open(path) as lines:
+            for line in lines:
+                if line.startswith(prefix):
+                    return line.split(separator, 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+def _memory_bytes():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -1,0 +1,24 @@
+"""Final weights as files, so that trials that differ can be told how far apart they are.
+
+A trial saves each run's weights beside its result (``weights-<run>.npz``); the runner keeps
+them in the result tree's store (bench.runner.weight_store) and compares them.
+"""
+
+import numpy
+
+
+def save(path, arrays):
+    numpy.savez(path, *arrays)
+
+
+def load(path):
+    with numpy.load(path) as stored:
+        return [stored["arr_%d" % index] for index in range(len(stored.files))]
+
+
+def max_abs_difference(first, second):
+    """Largest |a - b| over every weight; inf where the shapes differ."""
+    if len(first) != len(second) or any(a.shape != b.shape for a, b in zip(first, second)):
+        return float("inf")
+    return max(float(numpy.max(numpy.abs(a.astype(numpy.float64) - b.astype(numpy.float64))))
+               if a.size else 0.0 for a, b in zip(first, second))
