@@ -4,6 +4,7 @@ Written when a run starts; a folder resumed on another machine is refused, since
 trials would no longer share one machine.
 """
 
+import os
 from pathlib import Path
 
 from bench.errors import UserError
@@ -36,10 +37,26 @@ def record(tree: Path, name: str | None, backends: list) -> dict:
     return described
 
 
+# What Slurm says of the job a run is part of (each trial records it: runner.slurm).
+SLURM_JOB = {"job_id": "SLURM_JOB_ID", "array_job_id": "SLURM_ARRAY_JOB_ID", "array_task_id": "SLURM_ARRAY_TASK_ID",
+             "node": "SLURMD_NODENAME", "partition": "SLURM_JOB_PARTITION", "restart_count": "SLURM_RESTART_COUNT"}
+
+
 def tag(backends: list, described: dict) -> None:
-    """Every trial carries its machine's name, so merged trees still say where each ran."""
+    """Every trial carries its machine's name, so merged trees still say where each ran, and
+    the Slurm job it ran in, where it ran in one."""
+    job = scheduler_job()
     for backend in backends:  # a container ran on its engine's machine
         backend.info["machine"] = backend.info.get("engine_name") or described["name"]
+        if job:
+            backend.info["slurm"] = job
+
+
+def scheduler_job() -> dict | None:
+    """The Slurm job this process runs in (job and array task ids, node, partition), or None."""
+    if not os.environ.get("SLURM_JOB_ID"):
+        return None
+    return {key: os.environ.get(variable) for key, variable in SLURM_JOB.items()}
 
 
 def load(tree: Path) -> dict | None:

@@ -1,0 +1,315 @@
+"""A plan on a Slurm cluster: the cluster's own scheduler runs it, a job array per GPU type.
+
+The plan is cut into shards (TF version x GPU type, and x config where a shard would outrun
+the time limit); each array task is an ordinary ``bench run`` of its shard into its own
+folder under one results tree (``ROOT/shards/<shard>``), so no two tasks share a folder and a
+requeued task resumes as ``bench run`` does. A merge job that depends on the arrays
+(``afterany``) checks the shards and writes the merged tables (Markdown, JSON, HTML) into
+ROOT. Running the same submission again submits only the shards that are not complete.
+GPUs come from Slurm (``--gres=gpu:<type>:1``, a partition or a constraint per type): the
+task's ``CUDA_VISIBLE_DEVICES`` is the scheduler's, never the suite's.
+
+Every submission is recorded in ``ROOT/slurm/submissions.json``; ``status`` reads it back
+with the trees and, where they answer, ``squeue`` and ``sacct``.
+"""
+
+import datetime
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.environments import catalog
+from bench.errors import UsageError, UserError
+from bench.runner import plan
+from bench.runner.tree import ResultTree
+from bench.trial.jsonfile import read_json, write_json_atomic
+
+GPU_TYPES_AS = ("gres", "partition", "constraint")
+# A shard starts an interpreter, resolves its data and writes its plan before any trial.
+SHARD_START_SECONDS = 60
+SUBMISSIONS = "submissions.json"
+
+
+@dataclass
+class Shard:
+    name: str
+    version: str | None           # TF minor version (None: the --python interpreter)
+    gpu_type: str | None
+    configs: list[str]
+    trials: int                   # how many it plans
+    flags: list[str] = field(default_factory=list)   # its `bench run` options
+
+    def folder(self, root: Path) -> Path:
+        return Path(root) / "shards" / self.name
+
+    def complete(self, root: Path) -> bool:
+        """Every trial its folder's plan lists has a result (None planned yet: not complete)."""
+        plan_file = self.folder(root) / "plan.json"
+        if not plan_file.exists():
+            return False
+        tree = ResultTree(self.folder(root))
+        return all(tree.done(trial) for trial in read_json(str(plan_file))["trials"])
+
+
+def shards(arguments, configs: list[str], protocols: dict[str, int], workloads: list) -> list[Shard]:
+    """The shards of a plan: TF version x GPU type, split by config where one would outrun
+    the time limit (``arguments.trial_seconds`` per trial, as the user estimates it)."""
+    limit = parse_time(arguments.time_limit)
+    if arguments.trial_seconds + SHARD_START_SECONDS > limit:
+        raise UsageError(f"--time-limit {arguments.time_limit} is too short for one trial "
+                         f"(--trial-seconds {arguments.trial_seconds:g} plus {SHARD_START_SECONDS} s to start)")
+    versions = [version.minor for version in catalog.parse_list(arguments.tf)] if arguments.tf else [None]
+    found = []
+    for version in versions:
+        for gpu_type in arguments.gpu_types or [None]:
+            groups = [configs]
+            if _seconds(configs, protocols, workloads, arguments) > limit:
+                groups = [[config] for config in configs]
+            for group in groups:
+                if _seconds(group, protocols, workloads, arguments) > limit:
+                    raise UsageError(
+                        f"--time-limit {arguments.time_limit} is too short for one shard (TF {version or 'local'}, "
+                        f"{gpu_type or 'no GPU'}, config {group[0]}: about "
+                        f"{_seconds(group, protocols, workloads, arguments) / 60:.0f} min); raise it, or lower --repeats")
+                parts = [f"tf{version}" if version else "local", gpu_type or "cpu"] + (group if len(groups) > 1 else [])
+                trials = len(plan.build(["x"], group, protocols, workloads))
+                found.append(Shard("-".join(parts), version, gpu_type, group, trials))
+    return found
+
+
+def _seconds(configs, protocols, workloads, arguments) -> float:
+    return SHARD_START_SECONDS + len(plan.build(["x"], configs, protocols, workloads)) * arguments.trial_seconds
+
+
+def parse_time(text: str) -> float:
+    """Slurm's time formats (minutes, MM:SS, HH:MM:SS, D-HH[:MM[:SS]]) in seconds."""
+    match = re.fullmatch(r"(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?", text.strip())
+    if not match:
+        raise UsageError(f"--time-limit {text!r}: give it as Slurm does, e.g. 90, 1:30:00 or 1-00:00:00")
+    days, first, second, third = (int(part) if part else None for part in match.groups())
+    if days is not None:
+        hours, minutes, seconds = first, second or 0, third or 0
+    elif third is not None:
+        hours, minutes, seconds = first, second, third
+    elif second is not None:
+        hours, minutes, seconds = 0, first, second
+    else:
+        hours, minutes, seconds = 0, first, 0
+    return (days or 0) * 86400 + hours * 3600 + minutes * 60 + seconds
+
+
+def run_flags(arguments, shard: Shard) -> list[str]:
+    """The shard's `bench run` options: the plan's, narrowed to its version and configs."""
+    flags = ["--configs", ",".join(shard.configs), "--repeats", str(arguments.repeats),
+             "--protocol", ",".join(arguments.protocol), "--in-process-repeats", str(arguments.in_process_repeats),
+             "--epochs", str(arguments.epochs), "--batch-size", str(arguments.batch_size), "--seed", str(arguments.seed),
+             "--model", ",".join(arguments.model), "--framework", ",".join(arguments.framework),
+             "--timeout", f"{arguments.timeout:g}", "--backend", arguments.backend]
+    if arguments.samples is not None:
+        flags += ["--samples", str(arguments.samples)]
+    flags += ["--data", str(Path(arguments.data).resolve())] if arguments.data else ["--dataset", arguments.dataset]
+    if shard.version:
+        flags += ["--tf", shard.version]
+        if arguments.backend == "local":
+            flags += ["--envs-dir", str(Path(arguments.envs_dir).resolve())] if arguments.envs_dir else []
+        else:
+            flags += ["--variant", arguments.variant]
+    else:
+        flags += ["--python", arguments.python]
+    for name in arguments.inherit_env:
+        flags += ["--inherit-env", name]
+    # One name for the shard's machine, whichever node of its kind a requeue lands on.
+    flags += ["--machine", f"slurm-{shard.gpu_type or 'cpu'}"]
+    return flags
+
+
+def array_script(arguments, root: Path, gpu_type: str | None, tasks: dict[int, Shard]) -> str:
+    """One job array: task i runs shard tasks[i] (only the shards still to run are listed)."""
+    python = shlex.quote(sys.executable)
+    lines = ["#!/bin/bash", f"#SBATCH --job-name=repro-bench-{gpu_type or 'cpu'}",
+             f"#SBATCH --array={','.join(map(str, sorted(tasks)))}", f"#SBATCH --time={arguments.time_limit}",
+             f"#SBATCH --output={root}/slurm/logs/%A_%a.out", "#SBATCH --open-mode=append", "#SBATCH --requeue",
+             "#SBATCH --ntasks=1", f"#SBATCH --cpus-per-task={arguments.cpus_per_task}"]
+    lines += _gpu_directives(arguments, gpu_type)
+    lines += [f"#SBATCH --{name}={value}" for name, value in (("partition", arguments.partition),
+                                                             ("account", arguments.account)) if value]
+    lines += ["# Each task is an ordinary `bench run` of its shard into its own folder; a requeued task",
+              "# resumes it. GPUs come from Slurm (CUDA_VISIBLE_DEVICES), never from the suite.",
+              "set -euo pipefail", 'case "$SLURM_ARRAY_TASK_ID" in']
+    for index, shard in sorted(tasks.items()):
+        command = [python, "-m", "bench", "run", *map(shlex.quote, shard.flags),
+                   "--out", shlex.quote(str(shard.folder(root))), "--format", "plain"]
+        lines += [f"  {index})  # {shard.name}", f"    exec {' '.join(command)} ;;"]
+    lines += ['  *) echo "no shard for task $SLURM_ARRAY_TASK_ID" >&2; exit 2 ;;', "esac"]
+    return "\n".join(lines) + "\n"
+
+
+def _gpu_directives(arguments, gpu_type: str | None) -> list[str]:
+    if gpu_type is None:
+        return []
+    return {"gres": [f"#SBATCH --gres=gpu:{gpu_type}:1"],
+            "partition": [f"#SBATCH --partition={gpu_type}", "#SBATCH --gres=gpu:1"],
+            "constraint": [f"#SBATCH --constraint={gpu_type}", "#SBATCH --gres=gpu:1"]}[arguments.gpu_types_as]
+
+
+def merge_script(arguments, root: Path) -> str:
+    """After the arrays (whatever their outcome): check the shards and write the merged tables."""
+    python, shards_folder = shlex.quote(sys.executable), shlex.quote(str(root / "shards"))
+    out = shlex.quote(str(root))
+    lines = ["#!/bin/bash", "#SBATCH --job-name=repro-bench-merge", "#SBATCH --time=00:30:00",
+             f"#SBATCH --output={root}/slurm/logs/merge-%j.out", "#SBATCH --ntasks=1", "#SBATCH --cpus-per-task=1"]
+    lines += [f"#SBATCH --{name}={value}" for name, value in (("partition", arguments.merge_partition or
+                                                                           arguments.partition),
+                                                             ("account", arguments.account)) if value]
+    lines += ["set -uo pipefail",
+              f"{python} -m bench check {shards_folder} --min-repeats {min(arguments.repeats, 2)} > {out}/check.txt 2>&1",
+              "checked=$?",
+              f"{python} -m bench report {shards_folder} --output {out}/table.md > /dev/null",
+              f"{python} -m bench report {shards_folder} --format json --output {out}/table.json > /dev/null",
+              f"{python} -m bench report {shards_folder} --format html --output {out}/report.html > /dev/null",
+              'exit "$checked"']
+    return "\n".join(lines) + "\n"
+
+
+def setup_script(arguments, versions: list[str]) -> str:
+    """A job that makes the per-version environments on the shared file system first."""
+    python = shlex.quote(sys.executable)
+    envs_dir = f" --envs-dir {shlex.quote(str(Path(arguments.envs_dir).resolve()))}" if arguments.envs_dir else ""
+    return ("#!/bin/bash\n#SBATCH --job-name=repro-bench-envs\n#SBATCH --time=02:00:00\n"
+            f"#SBATCH --ntasks=1\n#SBATCH --cpus-per-task={arguments.cpus_per_task}\n"
+            + (f"#SBATCH --partition={arguments.partition}\n" if arguments.partition else "")
+            + (f"#SBATCH --account={arguments.account}\n" if arguments.account else "")
+            + f"set -euo pipefail\nexec {python} -m bench envs create {' '.join(versions)}{envs_dir}\n")
+
+
+# The cluster --------------------------------------------------------------------------------------
+
+def require_client() -> None:
+    for program in ("sbatch", "sinfo"):
+        if shutil.which(program) is None:
+            raise UserError(f"{program} is not on PATH: run `bench slurm` on a node that can submit Slurm jobs "
+                            "(a login node), or run where you are with `bench run`")
+
+
+def gpu_types_on_cluster() -> dict[str, str]:
+    """GPU type -> partition(s) that have it, from sinfo's generic resources."""
+    done = subprocess.run(["sinfo", "-h", "-o", "%P %G"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise UserError(f"sinfo failed: {first_line(done.stderr)}")
+    found: dict[str, set] = {}
+    for line in done.stdout.splitlines():
+        partition, _, gres = line.partition(" ")
+        for item in gres.split(","):
+            parts = item.split("(")[0].split(":")
+            if parts[0] == "gpu" and len(parts) >= 3:
+                found.setdefault(parts[1], set()).add(partition.rstrip("*"))
+    return {name: ",".join(sorted(partitions)) for name, partitions in found.items()}
+
+
+def check_gpu_types(arguments) -> None:
+    if not arguments.gpu_types or arguments.gpu_types_as != "gres":
+        return
+    known = gpu_types_on_cluster()
+    unknown = [name for name in arguments.gpu_types if name not in known]
+    if unknown:
+        listed = ", ".join(f"{name} ({partitions})" for name, partitions in sorted(known.items())) or "none"
+        raise UsageError(f"--gpu-types {','.join(unknown)}: not on this cluster; sinfo lists GPU types {listed}")
+
+
+def submit(script: str, path: Path, dependency: str | None = None,
+           wait_seconds: float | None = None) -> tuple[str, int]:
+    """sbatch a script (kept at ``path``); its job id, and with ``wait_seconds`` the job's exit
+    status once it has ended. Slurm's refusal is one line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(script)
+    command = ["sbatch", "--parsable"] + ([f"--dependency={dependency}"] if dependency else [])
+    command += ["--wait"] if wait_seconds else []
+    try:
+        done = subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=wait_seconds)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"{path.name}: not finished within --wait-timeout ({wait_seconds:g} s); the jobs go on: "
+                        f"`bench slurm status {path.parent.parent}`") from None
+    job = done.stdout.strip().split(";")[0]
+    if not job.isdigit():
+        raise UserError(f"sbatch refused {path.name}: {first_line(done.stderr) or first_line(done.stdout)}")
+    return job, done.returncode
+
+
+def first_line(text: str) -> str:
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return lines[0].removeprefix("sbatch: error: ").strip() if lines else ""
+
+
+# Records and status -------------------------------------------------------------------------------
+
+def record(root: Path, submission: dict) -> None:
+    """Add a submission to ROOT/slurm/submissions.json."""
+    path = root / "slurm" / SUBMISSIONS
+    earlier = read_json(str(path)) if path.exists() else []
+    write_json_atomic(str(path), earlier + [dict(submission, submitted_at=_now())])
+
+
+def record_merge(root: Path, job: str) -> None:
+    """The latest submission's merge job, known once it is submitted."""
+    path = root / "slurm" / SUBMISSIONS
+    submissions = read_json(str(path))
+    submissions[-1]["merge_job"] = job
+    write_json_atomic(str(path), submissions)
+
+
+def status(root: Path) -> list[dict]:
+    """Each shard of the latest submission: trials done of planned, and its job's state."""
+    path = Path(root) / "slurm" / SUBMISSIONS
+    if not path.exists():
+        raise UsageError(f"{root}: no Slurm submission recorded there ({path}); submit with `bench slurm --out {root}`")
+    submissions = read_json(str(path))
+    latest = {}
+    for submission in submissions:  # the latest array task of each shard
+        for array in submission["arrays"]:
+            for index, name in array["tasks"].items():
+                latest[name] = (array["job"], index, array.get("gpu_type"))
+    states = _job_states({job for job, _, _ in latest.values()})
+    rows = []
+    for name in sorted({name for submission in submissions for name in submission["shards"]}):
+        folder = Path(root) / "shards" / name
+        planned = read_json(str(folder / "plan.json"))["trials"] if (folder / "plan.json").exists() else []
+        tree = ResultTree(folder)
+        done = sum(tree.done(trial) for trial in planned)
+        job, index, gpu_type = latest.get(name, (None, None, None))
+        state = states.get(f"{job}_{index}")
+        if planned and done == len(planned):
+            state = "done"
+        rows.append({"shard": name, "gpu_type": gpu_type, "trials": f"{done}/{len(planned) or '?'}",
+                     "job": f"{job}_{index}" if job else "-", "state": (state or "not in the queue").lower()})
+    return rows
+
+
+def _job_states(jobs: set[str]) -> dict[str, str]:
+    """'<array job>_<task>' -> state, from squeue (queued or running) and sacct (finished),
+    where each answers."""
+    found = {}
+    if not jobs:
+        return found
+    if shutil.which("sacct"):
+        done = subprocess.run(["sacct", "-n", "-P", "-X", "-j", ",".join(sorted(jobs)), "-o", "JobID,State"],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            for line in done.stdout.splitlines():
+                job, _, state = line.partition("|")
+                found[job] = state.split()[0] if state else state
+    if shutil.which("squeue"):
+        done = subprocess.run(["squeue", "-h", "-r", "-j", ",".join(sorted(jobs)), "-o", "%i %T"],
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            for line in done.stdout.splitlines():
+                job, _, state = line.partition(" ")
+                found[job] = state
+    return found
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
