@@ -49,7 +49,8 @@ def run(arguments) -> Finished:
         raise UsageError("--parallel needs at least two GPUs (--gpus 0,1 or --gpus all)")
     folder_plan.require_same(out, arguments, None)
     fleets.check(arguments)
-    dataset = datasets.resolve(arguments.dataset, arguments.data, say=say)
+    dataset = (datasets.of_experiment(settings["experiment"]) if "experiment" in settings else
+               datasets.resolve(arguments.dataset, arguments.data, say=say))
     preconditions.fits_dataset(arguments, dataset)
     folder_plan.require_same(out, arguments, dataset.spec)
     fleet = fleets.build(arguments, gpu_info, dataset, out)

@@ -65,6 +65,16 @@ def test_container_and_local_process_give_identical_weights(container_run, tmp_p
     assert local == container
 
 
+def test_diagnose_traces_trials_in_containers(container_run):
+    out, _ = container_run
+    done = bench("diagnose", "--from", out, "--format", "json")
+    [none] = json.loads(done.stdout)  # only the cell that did not reproduce
+    assert (none["cell"]["config"], none["phase"], none["step"]) == ("none", "initialization", 0)
+    traced = results.load([out / "diagnoses"])
+    assert {r["runner"]["backend"] for r in traced} == {"docker"} and len(traced) == 3  # a pair, one untraced
+    assert not list((out / "diagnoses").rglob("*.npz"))  # traces are removed once compared
+
+
 def test_a_container_past_its_timeout_is_killed_and_recorded(docker_engine, subset, tmp_path):
     done = bench(*DOCKER_RUN, "--configs", "none", "--timeout", "1", "--format", "json", "--out", tmp_path,
                  check=False)

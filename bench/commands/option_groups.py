@@ -69,3 +69,25 @@ def results_folder(parser) -> None:
     parser.add_argument("--out", type=Path, default=None, metavar="DIR",
                         help="results folder (default: runs/<UTC time>); an existing one with the same "
                              "plan is resumed, skipping finished trials")
+
+
+def backend(parser) -> None:
+    parser.add_argument("--backend", default="local", choices=("local", "docker"),
+                        help="local: fresh processes of --python (default); docker: one container "
+                             "per trial from the worker image of each --tf version")
+    parser.add_argument("--memory", metavar="SIZE", help="docker backend: memory limit per container, e.g. 8g")
+
+
+def trial_environment(parser) -> None:
+    parser.add_argument("--inherit-env", action="append", default=[], metavar="NAME",
+                        help="pass this variable from your environment to the trials (repeatable); by "
+                             "default they get only an allowlist (paths, locale, the GPUs this job may "
+                             "use) and their configuration's own variables; recorded in every result")
+
+
+def budget(parser) -> None:
+    parser.add_argument("--budget", type=options.positive_float, metavar="SECONDS",
+                        help="wall-clock budget: trials go by value (every cell once more before any further "
+                             "repeat), a trial starts only where it can end in the time left (judged by the "
+                             "trials measured so far), one stopped by the end of the budget is not recorded; "
+                             "run again to continue (default: no limit)")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from bench import results
 from bench.report import tables, views
+from bench.report.cells import build_cells
 from bench.console import say
 from bench.trial.jsonfile import write_text_atomic
 
@@ -28,11 +29,13 @@ def add_arguments(parser) -> None:
 
 def main(arguments) -> int:
     loaded = results.load(arguments.paths, say=say)
+    diagnoses = results.diagnoses(arguments.paths)
+    cells = build_cells(loaded, diagnoses)
     if arguments.format == "html":  # the whole page: plots and every view (needs matplotlib)
         from bench.report import html_page
-        text = html_page.render(loaded)
+        text = html_page.render(loaded, cells=cells, diagnoses=diagnoses)
     else:
-        text = tables.render(views.build(arguments.view, loaded), arguments.format)
+        text = tables.render(views.build(arguments.view, loaded, cells), arguments.format)
     if arguments.output:
         write_text_atomic(str(arguments.output), text)
     print(text, end="")

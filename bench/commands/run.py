@@ -13,7 +13,6 @@ DESCRIPTION = ("Run every config x repeat as fresh processes (or containers), wr
                "file per trial under --out, then print the table. Running again into the same "
                "--out with the same plan resumes. Exit status: 0 every trial ok, 1 some trial "
                "failed, 2 unusable arguments, 3 the --budget ran out, 128+n stopped by signal n.")
-BACKENDS = ("local", "docker")
 
 
 def add_arguments(parser) -> None:
@@ -27,9 +26,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", default="github", choices=tables.FORMATS, help="table format")
     parser.add_argument("--machine", metavar="NAME",
                         help="a name for this machine in reports, e.g. lab-a100-1 (default: host name)")
-    parser.add_argument("--backend", default="local", choices=BACKENDS,
-                        help="local: fresh processes of --python (default); docker: one container "
-                             "per trial from the worker image of each --tf version")
+    option_groups.backend(parser)
     option_groups.tf_versions(parser)
     option_groups.interpreter(parser)
     option_groups.environments(parser)
@@ -37,24 +34,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--parallel", action="store_true",
                         help="with several GPUs: run one trial per GPU at the same time (faster "
                              "determinism checks; timings are then not compared)")
-    parser.add_argument("--budget", type=options.positive_float, metavar="SECONDS",
-                        help="wall-clock budget for the run: trials go by value (every cell once more "
-                             "before any further repeat), a trial starts only where it can end in the time "
-                             "left (judged by the trials measured so far), one stopped by the end of the "
-                             "budget is not recorded; run again to continue (default: no limit)")
+    option_groups.budget(parser)
     parser.add_argument("--retry-failed", action="store_true",
                         help="run the folder's error and timeout trials again (their results move to "
                              "DIR/failed/ and are named by the new ones)")
-    parser.add_argument("--inherit-env", action="append", default=[], metavar="NAME",
-                        help="pass this variable from your environment to the trials (repeatable); by "
-                             "default they get only an allowlist (paths, locale, the GPUs this job may "
-                             "use) and their configuration's own variables; recorded in every result")
+    option_groups.trial_environment(parser)
     parser.add_argument("--archive", type=Path, metavar="DIR",
                         help="after every finished trial, write DIR/<results folder name>.tar.gz with the "
                              "results so far (weights left out), replacing the previous one atomically: "
                              "a run cut short leaves everything it finished")
     option_groups.images(parser)
-    parser.add_argument("--memory", metavar="SIZE", help="docker backend: memory limit per container, e.g. 8g")
 
 
 def main(arguments) -> int:

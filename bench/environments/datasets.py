@@ -72,6 +72,11 @@ def resolve(choice: str, data_path: str | None, say=print) -> Dataset:
         return Dataset(fallback.spec, fallback.mount, notice, fallback.examples)
 
 
+def of_experiment(description: dict) -> Dataset:
+    """The data of an experiment file: what its load_data(keras) returns, in the trial."""
+    return Dataset({"kind": worker_data.EXPERIMENT, "name": f"{description['name']} load_data"}, None)
+
+
 def keras_cache_file() -> Path:
     keras_home = os.environ.get("KERAS_HOME") or Path.home() / ".keras"
     return Path(keras_home) / "datasets" / "mnist.npz"

@@ -21,6 +21,9 @@ from bench.trial.installed import version_tuple
 KEY_FIELDS = ("tf_version", "device", "image", "framework", "model", "dataset", "epochs", "samples",
               "batch_size", "protocol")
 FEW_RUNS = 5            # fewer timed runs than this: the interval is wide (a footnote says so)
+# What a cell carries of its diagnosis (the pair's file has the growth curves too).
+DIAGNOSIS_FIELDS = ("phase", "epoch", "step", "step_in_epoch", "variables", "max_abs_diff", "loss_difference",
+                    "pair", "tracing_cost")
 HIGH_SPREAD = 0.25      # IQR above this fraction of the median: noisy timing (a footnote says so)
 
 
@@ -58,6 +61,7 @@ class Cell:
     startup_seconds_median: float | None = None   # import, device start, model build
     cold_start_seconds: float | None = None       # the same for a trial that compiled PTX into an empty CUDA cache
     outcomes: list = field(default_factory=list)  # digests of the distinct outcomes (run_signature)
+    diagnosis: dict | None = None                 # where two traced runs of the cell parted (bench diagnose)
     warnings: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     # What the summary and versions views show beside the verdicts (not in the cells' records):
@@ -132,11 +136,16 @@ def run_signature(run: dict) -> str:
     return json.dumps(run["history"], sort_keys=True) + run["weights_sha256"]
 
 
-def build_cells(results: list[dict]) -> list[Cell]:
+def build_cells(results: list[dict], diagnoses: list[dict] = ()) -> list[Cell]:
+    """The cells of these results; ``diagnoses`` (bench diagnose) attached to theirs."""
     groups = defaultdict(list)
     for result in results:
         groups[key_of(result)].append(result)
     cells = {key: _cell(key, members) for key, members in groups.items()}
+    for diagnosis in diagnoses:
+        key = tuple(diagnosis["cell"].get(name) for name in KEY_FIELDS + ("config",))
+        if key in cells and cells[key].diagnosis is None:
+            cells[key].diagnosis = {name: diagnosis.get(name) for name in DIAGNOSIS_FIELDS}
     for cell in cells.values():
         _overhead(cell, cells.get(cell.key("none")), groups[cell.key()], groups.get(cell.key("none"), []))
     return sorted(cells.values(), key=_order)

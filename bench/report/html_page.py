@@ -24,9 +24,10 @@ pre.legend { font-size: 0.75rem; color: #444; white-space: pre-wrap; }
 """
 
 
-def render(loaded: list[dict], title: str = "repro-bench results", cells: list | None = None) -> str:
-    """The page; ``cells``: build_cells(loaded), where the caller has them."""
-    cells = build_cells(loaded) if cells is None else cells
+def render(loaded: list[dict], title: str = "repro-bench results", cells: list | None = None,
+           diagnoses: list[dict] = ()) -> str:
+    """The page; ``cells``: build_cells(loaded, diagnoses), where the caller has them."""
+    cells = build_cells(loaded, diagnoses) if cells is None else cells
     parts = [f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>",
              f"<style>{STYLE}</style></head><body>", f"<h1>{escape(title)}</h1>",
              f'<p class="meta">{len(loaded)} trial files, {len(cells)} cells. '
@@ -46,6 +47,11 @@ def render(loaded: list[dict], title: str = "repro-bench results", cells: list |
             continue  # one device model: nothing to compare
         parts.append(f"<h2>{heading}</h2>")
         parts.append(tables.html_fragment(table))
+    if diagnoses:
+        parts.append("<h2>Where runs part: diagnoses and how the differences grow</h2>")
+        parts.append(tables.html_fragment(views.diagnoses_table(list(diagnoses))))
+        parts.append('<div class="plots">' + "".join(_inline(plots.growth(d)) for d in diagnoses if d["growth"])
+                     + "</div>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

@@ -104,3 +104,27 @@ def overhead(cells: list[Cell], device: str, protocol: str = "process") -> str:
 
 def devices(cells: list[Cell]) -> list[str]:
     return sorted({cell.device for cell in cells})
+
+
+GROWTH_POINTS = 60
+
+
+def growth(diagnosis: dict) -> str:
+    """How the largest difference of each variable grows after two runs part (log scale)."""
+    _style()
+    figure, axes = pyplot.subplots(figsize=(6.5, 3.2))
+    curves = {name: curve for name, curve in diagnosis["growth"].items() if any(point[1] > 0 for point in curve)}
+    for name, curve in curves.items():
+        kept = [point for point in curve if point[1] > 0]
+        stride = max(1, len(kept) // GROWTH_POINTS)  # a page, not a data file: the curve's shape is enough
+        kept = kept[::stride] + ([kept[-1]] if (len(kept) - 1) % stride else [])
+        steps = [point[0] for point in kept]
+        sizes = [point[1] for point in kept]
+        axes.plot(steps, sizes, label=name, linewidth=1.2)
+    axes.set_yscale("log")
+    axes.set_xlabel("step")
+    axes.set_ylabel("largest |Δ| between the two runs")
+    axes.set_title(f"{diagnosis['cell']['tf_version']} {diagnosis['cell']['config']}: {diagnosis['phase']}", fontsize=9)
+    if curves:
+        axes.legend(fontsize=6, loc="lower right", ncol=2)
+    return _svg(figure)

@@ -5,8 +5,10 @@
 * ``summary.md`` and ``versions.md`` beside it where a tree holds several TF versions;
 * ``report.html`` (self-contained page) and ``plots/<device>-{verdicts,overhead}.svg``;
 * ``results/devices.md`` where cells were measured on several device models (across trees);
+* ``diagnoses.md`` beside a tree's table where bench diagnose was run on it;
 * blocks in README.md between ``<!-- generated: KIND PATH -->`` and ``<!-- /generated -->``:
-  ``table``, ``summary`` or ``versions`` of ``results/<tree>``, or ``harness results/harness/<x>.json``.
+  ``table``, ``summary``, ``versions`` or ``diagnoses`` of ``results/<tree>``, or ``harness
+  results/harness/<x>.json``.
 
 Nothing is typed in by hand: ``bench publish --check`` fails when anything is stale.
 """
@@ -32,14 +34,19 @@ def expected_files(root: Path) -> dict[Path, str]:
     files, trees = {}, {}
     for trials in sorted((root / "results").glob("**/trials")):
         tree = trials.parent
-        loaded = results.load([tree])
-        cells = build_cells(loaded)
+        if "diagnoses" in tree.relative_to(root / "results").parts:
+            continue  # traced trials: part of their tree's diagnoses, not a tree of their own
+        loaded, diagnoses = results.load([tree]), results.diagnoses([tree])
+        cells = build_cells(loaded, diagnoses)
         trees[tree.resolve()] = loaded, cells  # README blocks show these trees again
         files[tree / "table.md"] = TABLE_HEADER + _view("cells", loaded, cells)
+        if diagnoses:
+            files[tree / "diagnoses.md"] = TABLE_HEADER + tables.render(views.diagnoses_table(diagnoses), "github")
         if len({result["spec"]["target"] for result in loaded}) > 1:  # a matrix of versions
             files[tree / "summary.md"] = TABLE_HEADER + _view("summary", loaded, cells)
             files[tree / "versions.md"] = TABLE_HEADER + _view("versions", loaded, cells)
-        files[tree / "report.html"] = html_page.render(loaded, title=f"repro-bench: {tree.name}", cells=cells)
+        files[tree / "report.html"] = html_page.render(loaded, title=f"repro-bench: {tree.name}", cells=cells,
+                                                       diagnoses=diagnoses)
         for device in plots.devices(cells):
             files[tree / "plots" / f"{slug(device)}-verdicts.svg"] = plots.verdict_grid(cells, device)
             files[tree / "plots" / f"{slug(device)}-overhead.svg"] = plots.overhead(cells, device)
@@ -73,9 +80,12 @@ def block(root: Path, match: re.Match, trees: dict[Path, tuple[list[dict], list]
         if kind == "cost":
             return cost_summary(path, loaded)
         return _view("cells" if kind == "table" else kind, loaded, cells)
+    if kind == "diagnoses":
+        return tables.render(views.diagnoses_table(results.diagnoses([path])), "github")
     if kind == "harness":
         return harness_summary(read_json(str(path)))
-    raise UserError(f"README.md: unknown generated block kind {kind!r} (known: table, summary, versions, harness, cost)")
+    raise UserError(f"README.md: unknown generated block kind {kind!r} "
+                    "(known: table, summary, versions, diagnoses, harness, cost)")
 
 
 def harness_summary(measurement: dict) -> str:

@@ -20,7 +20,8 @@ HEADERS = {"tf_version": "TF", "device": "device", "image": "image", "framework"
            "batch_size": "batch", "protocol": "protocol", "config": "config", "trials": "trials",
            "identical": "identical", "distinct": "distinct", "verdict": "verdict",
            "weights_max_abs_diff": "max |Δw|", "val_loss_diff": "max |Δ val_loss|",
-           "first_divergent_epoch": "diverges at epoch", "epoch_seconds_median": "epoch s (median)",
+           "first_divergent_epoch": "diverges at epoch", "diagnosis": "first divergence",
+           "epoch_seconds_median": "epoch s (median)",
            "epoch_seconds_iqr": "IQR", "timed_runs": "n", "overhead_vs_none": "vs none [95% CI]"}
 # Key fields shown as columns always; the others only when they vary within the table.
 ALWAYS_SHOWN = ("tf_version", "device", "protocol")
@@ -46,6 +47,14 @@ Legend: each config column shows identical k/n and the verdict of the process pr
 re-seeding before each model). seed API and determinism are what the trials recorded applying.
 Overheads: median steady-state epoch time relative to none (process protocol); ns = the
 95 % bootstrap interval contains 1 (see the cells table for intervals)."""
+DIAGNOSES_LEGEND = """\
+Legend: one row per pair of traced trials (fresh processes; never timed or pooled with the
+cell's trials). phase: initialization = the variables differ before the first step; forward =
+at that step the loss differs while every variable before it was identical; backward/update =
+the loss is identical and the variables after the step differ; none = identical throughout.
+epoch, step: where they part (step within the epoch). Variables in model order, then the
+optimizer's, with the largest |Δ| of each at that step; max |Δ| later: at the last step both
+kept. Tracing cost: median fit time of traced trials against the cell's own untraced ones."""
 DEVICES_LEGEND = """\
 Legend: one row per cell (version, workload, protocol, config) measured on several device
 models. Each device: identical k/n of its own trials and its outcome (digest of the
@@ -72,6 +81,8 @@ def cells_table(cells: list[Cell]) -> Table:
     columns = shown + ["config", "trials", "identical", "distinct", "verdict", "weights_max_abs_diff",
                        "val_loss_diff", "first_divergent_epoch", "epoch_seconds_median",
                        "epoch_seconds_iqr", "timed_runs", "overhead_vs_none"]
+    if any(cell.diagnosis for cell in cells):  # bench diagnose was run on the folder
+        columns.insert(columns.index("first_divergent_epoch") + 1, "diagnosis")
     rows = [[_shown(name, cell) for name in columns] for cell in cells]
     return Table(headers=[_header(name, cells) for name in columns], rows=rows,
                  records=[cell.record() for cell in cells], caption=_caption(cells, shown),
@@ -133,6 +144,47 @@ def versions_table(cells: list[Cell]) -> Table:
                         "same_as_previous": same})
     headers = ["TF", "device", "config", "val_loss", "val_accuracy", "weights", "= previous"]
     return Table(headers=headers, rows=rows, records=records, legend=VERSIONS_LEGEND)
+
+
+def diagnoses_table(diagnoses: list[dict]) -> Table:
+    """One row per compared pair of traced trials (bench diagnose)."""
+    cells = [Cell(**{name: diagnosis["cell"][name] for name in KEY_FIELDS + ("config",)}) for diagnosis in diagnoses]
+    shown = _key_columns(KEY_FIELDS, cells) if cells else ["tf_version", "device", "protocol"]
+    headers = [*(_header(name, cells) for name in shown), "config", "pair", "phase", "epoch", "step",
+               "variables that part (largest |Δ| there)", "max |Δ| later", "tracing cost"]
+    rows = []
+    for cell, diagnosis in zip(cells, diagnoses):
+        growth = [point[1] for curve in diagnosis["growth"].values() for point in curve[-1:]]
+        rows.append([*(_shown(name, cell) for name in shown), cell.config,
+                     " ".join(trial.rsplit("--", 1)[1] for trial in diagnosis["pair"]), diagnosis["phase"],
+                     "-" if diagnosis["epoch"] is None else str(diagnosis["epoch"]),
+                     "-" if diagnosis["step_in_epoch"] is None else str(diagnosis["step_in_epoch"]),
+                     _variables(diagnosis), f"{max(growth):.2e}" if growth else "-",
+                     f"{diagnosis['tracing_cost']:.2f}x" if diagnosis.get("tracing_cost") else "-"])
+    notes = [] if diagnoses else ["- no diagnosis: no pair of traced trials was compared"]
+    return Table(headers=headers, rows=rows, records=diagnoses, legend=DIAGNOSES_LEGEND, notes=notes)
+
+
+def divergence(diagnosis: dict | None) -> str:
+    """'e1 s37 dense_1/kernel backward/update', 'init dense/kernel +3', or 'identical'."""
+    if not diagnosis:
+        return "-"
+    if diagnosis["phase"] == "none":
+        return "identical"
+    where = "init" if diagnosis["phase"] == "initialization" else f"e{diagnosis['epoch']} s{diagnosis['step_in_epoch']}"
+    names = [variable["name"] for variable in diagnosis["variables"]]
+    shown = (names[0] + (f" +{len(names) - 1}" if len(names) > 1 else "")) if names else "loss"
+    phase = "" if diagnosis["phase"] == "initialization" else " " + diagnosis["phase"].split("/")[-1]
+    return f"{where} {shown}{phase}"
+
+
+def _variables(diagnosis: dict) -> str:
+    if diagnosis["phase"] == "forward":
+        return f"loss (|Δ| {diagnosis.get('loss_difference') or 0:.2e})"
+    parts = [f"{v['name']} ({'?' if v['max_abs_diff'] is None else format(v['max_abs_diff'], '.2e')})"
+             for v in diagnosis["variables"][:4]]
+    return "; ".join(parts) + (f"; +{len(diagnosis['variables']) - 4} more" if len(diagnosis["variables"]) > 4 else "") \
+        if parts else "-"
 
 
 def devices_table(cells: list[Cell]) -> Table:
@@ -230,6 +282,8 @@ def _shown(name: str, cell: Cell) -> str:
         return _difference(cell.metrics_max_abs_diff.get("val_loss"), cell)
     if name == "first_divergent_epoch":
         return "-" if value is None else str(value)
+    if name == "diagnosis":
+        return divergence(value)
     if name in ("epoch_seconds_median", "epoch_seconds_iqr") and cell.timing_basis == "fit":
         fit = cell.fit_seconds_median if name == "epoch_seconds_median" else cell.fit_seconds_iqr
         return f"{fit:.3f} (fit)"

@@ -25,8 +25,9 @@ def trial_files(paths: list[Path]) -> list[Path]:
     for path in map(Path, paths):
         if path.is_file():
             found = [path]
-        elif path.is_dir():
-            found = sorted(p for p in path.rglob("trials/*.json") if ".staging" not in p.parts)
+        elif path.is_dir():  # traced trials (diagnoses/) are never pooled with timed ones
+            found = sorted(p for p in path.rglob("trials/*.json")
+                           if not {".staging", "diagnoses"} & set(p.relative_to(path).parts))
         else:
             raise UsageError(f"{path}: no such file or folder; give a results folder made by `bench run`")
         for file in found:  # a folder named twice, or inside another one named, counts once
@@ -77,6 +78,20 @@ def load(paths: list[Path], say=None) -> list[dict]:
         say(f"note: left out {len(left_out)} trial file(s) that are duplicates or outside their folder's plan "
             f"(bench check {' '.join(map(str, paths))} names them)")
     return kept
+
+
+def diagnoses(paths: list[Path]) -> list[dict]:
+    """The diagnoses (bench diagnose) recorded under the given trees: DIR/diagnoses/pairs/*.json."""
+    found, seen = [], set()
+    for path in map(Path, paths):
+        for file in sorted(path.rglob("diagnoses/pairs/*.json")) if path.is_dir() else []:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                try:
+                    found.append(read_json(str(file)))
+                except (OSError, ValueError) as error:
+                    raise ResultError(f"{file}: not readable JSON ({error})") from None
+    return found
 
 
 def select(results: list[dict]) -> tuple[list[dict], list[str]]:

@@ -19,7 +19,7 @@ BATCH_PLANS = "plans"
 # --memory, --budget, ...) may change between sessions.
 ARGUMENTS = ("configs", "repeats", "protocol", "in_process_repeats", "epochs", "samples", "batch_size",
              "seed", "model", "framework", "dataset", "data", "backend", "tf", "variant", "python",
-             "envs_dir", "pythonpath")
+             "envs_dir", "pythonpath", "experiment")
 # Spec fields that every trial of a plan shares with the plan's settings.
 SHARED_SETTINGS = ("epochs", "samples", "batch_size", "validation_split")
 

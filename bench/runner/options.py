@@ -4,6 +4,7 @@
 import argparse
 
 from bench.runner import plan
+from bench.trial import user_experiment
 from bench.trial.configurations import CONFIGS
 from bench.trial.experiment import MODELS
 from bench.trial.frameworks import FRAMEWORKS
@@ -56,6 +57,10 @@ def add_plan_arguments(parser):
                         help="mlp: the article's model (default); cnn: two Conv2D+MaxPool blocks; "
                              "or both: mlp,cnn")
     add_framework_argument(parser)
+    parser.add_argument("--experiment", metavar="FILE.py",
+                        help="your own experiment instead of the built-in models: a file that defines "
+                             "load_data(keras) -> (x, y) and build_model(keras) -> a compiled model, and may "
+                             "set FIT = {epochs, batch_size, validation_split} (flags still win)")
     parser.add_argument("--timeout", type=positive_float, default=1800, metavar="SECONDS",
                         help="kill a trial after this long and record it as a timeout (default 1800)")
 
@@ -69,9 +74,20 @@ def add_framework_argument(parser):
 
 def plan_from(arguments):
     """(configs, {protocol: repeats}, settings, workloads) from parsed arguments; ValueError
-    if unusable. Settings hold the first framework and model; each trial names its own."""
-    problem = plan.unknown_names(arguments.configs, arguments.protocol, arguments.framework, arguments.model,
-                                 FRAMEWORKS, MODELS)
+    if unusable. Settings hold the first framework and model; each trial names its own. An
+    experiment file is the plan's one model (named by its file), its FIT the defaults."""
+    experiment = None
+    if getattr(arguments, "experiment", None):
+        explicit = _explicit(arguments)
+        if "model" in explicit:
+            raise ValueError("--model and --experiment both name the model: give one")
+        experiment = user_experiment.describe(arguments.experiment)
+        arguments.model = [experiment["name"]]
+        for key, value in experiment["fit"].items():
+            if key in ("epochs", "batch_size") and key not in explicit:
+                setattr(arguments, key, value)
+    problem = plan.unknown_names(arguments.configs, arguments.protocol, arguments.framework,
+                                 [] if experiment else arguments.model, FRAMEWORKS, MODELS)
     if problem:
         raise ValueError(problem)
     for option, names in (("--configs", arguments.configs), ("--protocol", arguments.protocol),
@@ -86,5 +102,16 @@ def plan_from(arguments):
         raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
     chosen = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
                            batch_size=arguments.batch_size, seed=arguments.seed,
-                           model=arguments.model[0], framework=arguments.framework[0])
+                           model=arguments.model[0], framework=arguments.framework[0], experiment=experiment,
+                           validation_split=(experiment or {}).get("fit", {}).get("validation_split"))
     return arguments.configs, protocols, chosen, plan.workloads(arguments.framework, arguments.model)
+
+
+def _explicit(arguments):
+    """The options given on the command line: as the host's parser saw them, or (the
+    in-container batch) those that differ from their defaults."""
+    explicit = getattr(arguments, "explicit", None)
+    if explicit is not None:
+        return explicit
+    defaults = {"model": ["mlp"], "epochs": 3, "batch_size": 32}
+    return set(name for name, value in defaults.items() if getattr(arguments, name) != value)

@@ -25,6 +25,7 @@ DEFAULT_SETTINGS = collections.OrderedDict([
     ("model", "mlp"),
     ("framework", "tf.keras"),
     ("seed", 42),
+    ("experiment", None),       # an experiment file's description (bench.trial.user_experiment); None: built in
 ])
 
 
@@ -34,6 +35,8 @@ def settings(**changes):
         raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
     chosen = collections.OrderedDict(DEFAULT_SETTINGS)
     chosen.update((key, value) for key, value in changes.items() if value is not None)
+    if chosen["experiment"] is None:  # recorded only where a file is used
+        del chosen["experiment"]
     return chosen
 
 

@@ -6,6 +6,7 @@ Layout (one run, one machine)::
     DIR/plans/<target>.json  the same, per target, for in-container batches (compose)
     DIR/trials/<id>.json     one finished trial each (ok, error, timeout or unsupported)
     DIR/failed/<id>--<n>.json  earlier failed attempts of a trial run again (--retry-failed)
+    DIR/traces/<id>/         a traced trial's steps and snapshots (bench diagnose)
     DIR/.staging/<id>/       scratch space of a trial in progress (deleted when it ends)
     DIR/.lock                held by the one runner writing the tree (pid, host, since)
 """
@@ -110,6 +111,15 @@ class ResultTree(object):
         return sorted((name for name in os.listdir(self.failed)
                        if name.startswith(prefix) and name[len(prefix):-len(".json")].isdigit()),
                       key=lambda name: int(name[len(prefix):-len(".json")]))
+
+    def keep_trace(self, staging, trial_id):
+        """Move a traced trial's trace (its scratch folder's trace/) to traces/<trial id>/."""
+        found = os.path.join(staging, "trace")
+        if os.path.isdir(found):
+            target = os.path.join(self.root, "traces", trial_id)
+            shutil.rmtree(target, ignore_errors=True)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.move(found, target)
 
     def staging_for(self, trial_id):
         """A fresh, empty scratch folder for one trial (left-overs of a killed run removed)."""

@@ -82,6 +82,7 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=(
                 if result["status"] == "ok":
                     _keep_weights(result, staging, state.store, state.outcomes.setdefault(_cell_of(trial), []))
                 tree.write(result)
+                tree.keep_trace(staging, trial.trial_id)
             except OSError as error:
                 if error.errno == errno.ENOSPC:
                     raise DiskFull(_disk_full_message(tree, state))

@@ -7,16 +7,22 @@ from bench.trial.digests import arrays_sha256
 # Dataset kinds a trial spec may name.
 KERAS_MNIST = "keras-mnist"   # keras.datasets.mnist.load_data(), with Keras' own cache
 NPZ = "npz"                   # a file in the mnist.npz layout (x_train, y_train, ...)
+EXPERIMENT = "experiment"     # the load_data(keras) of the trial's experiment file
 
 
-def load(dataset, samples, keras):
-    """Return (x, y, description) for the training set, scaled by 1/255 as published.
+def load(dataset, samples, keras, user=None):
+    """Return (x, y, description) for the training set: MNIST scaled by 1/255 as published, or
+    the user's ``load_data(keras)`` as it returns them (an experiment file).
 
     ``samples`` keeps the first N training examples (None keeps all). The digest covers the
     arrays as loaded and cut (dtype, shape, bytes), before scaling.
     """
     kind = dataset["kind"]
-    if kind == KERAS_MNIST:
+    scale = 255.0
+    if kind == EXPERIMENT:
+        x, y = user.load_data(keras)
+        scale = 1.0
+    elif kind == KERAS_MNIST:
         (x, y), _ = keras.datasets.mnist.load_data()
     elif kind == NPZ:
         with numpy.load(dataset["path"]) as arrays:
@@ -36,5 +42,5 @@ def load(dataset, samples, keras):
     for key in ("source", "permutation"):
         if key in dataset:
             description[key] = dataset[key]
-    return x / 255.0, y, description
+    return (x / scale if scale != 1.0 else x), y, description
 

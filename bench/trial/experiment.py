@@ -10,6 +10,7 @@ One definition for every framework: ``keras`` is tf.keras or standalone Keras 3.
 
 import time
 
+from bench.trial import trace
 from bench.trial.digests import arrays_sha256
 
 
@@ -39,21 +40,27 @@ def build_model(keras, model):
     raise ValueError("unknown model %r; known: %s" % (model, ", ".join(MODELS)))
 
 
-def train(keras, x, y, settings):
-    """Build, compile and fit one model; return (its record: history, weight digest and
-    timings; its final weights)."""
+def train(keras, x, y, settings, user=None, trace_folder=None):
+    """Build, compile and fit one model (the user's, from an experiment file, where given);
+    return (its record: history, weight digest and timings; its final weights). With
+    ``trace_folder``, every step is recorded there (bench.trial.trace)."""
     building = time.perf_counter()
-    model = build_model(keras, settings["model"])
-    model.compile(optimizer="adam",
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    if user is not None:
+        model = user.build_model(keras)
+    else:
+        model = build_model(keras, settings["model"])
+        model.compile(optimizer="adam",
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
     build_seconds = time.perf_counter() - building
     epoch_seconds = []
-    timer = _epoch_timer(keras, epoch_seconds)
+    callbacks = [_epoch_timer(keras, epoch_seconds)]
+    if trace_folder is not None:
+        callbacks.append(trace.callback(keras, trace_folder))
     started = time.perf_counter()
     history = model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"],
                         validation_split=settings["validation_split"], verbose=0,
-                        callbacks=[timer])
+                        callbacks=callbacks)
     fit_seconds = time.perf_counter() - started
     weights = model.get_weights()
     return {

