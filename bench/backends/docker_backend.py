@@ -28,6 +28,7 @@ from bench.trial import cuda_cache, gpus
 from bench.trial.configurations import ENVIRONMENT
 
 TRIAL_DIR = "/trial"
+EXPERIMENT_DIR = "/experiment"  # an experiment file, mounted read-only
 # SIGTERM and SIGKILL from outside the trial (e.g. an engine stopping its containers).
 KILLED_FROM_OUTSIDE = (128 + 15, 128 + 9)
 # The image's unprivileged user (Dockerfile), and what a trial container may never do.
@@ -72,14 +73,14 @@ class DockerBackend(Backend):
             raise InfrastructureError(f"engine {self.info['engine']} stopped answering ({first_line(error, 'no detail', 200)})") from None
 
     def _execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
-        spec = dict(spec, dataset=self.dataset_spec)
+        experiment_mount, spec = container_experiment(dict(spec, dataset=self.dataset_spec))
         staging = os.path.abspath(staging)  # a relative bind source would name a volume
         Path(staging, "spec.json").write_text(json.dumps(spec))
         _hand_over(staging)
         info = dict(self.info, gpu_request=slot)
         started = time.perf_counter()
         try:
-            options = self.container_options(spec, staging, slot)
+            options = self.container_options(spec, staging, slot, experiment_mount)
             if slot is not None:
                 info["device"] = gpus.device(self.gpus.get(slot, {}), slot)
                 info["cuda_cache_volume"] = next(name for name, mount in options["volumes"].items()
@@ -92,14 +93,14 @@ class DockerBackend(Backend):
         finally:
             container.remove(force=True)
 
-    def container_options(self, spec: dict, staging: str, slot: str | None) -> dict:
+    def container_options(self, spec: dict, staging: str, slot: str | None, experiment_mount: dict = None) -> dict:
         """What a trial's container is created with (docker-py's containers.create keywords).
 
         On a GPU slot: that GPU alone, and a persistent CUDA JIT cache for this image, GPU
         model and driver (a named volume), so the PTX that builds without kernels for this
         GPU compile at start-up is compiled by the first trial only."""
         environment = dict(self.inherit, **ENVIRONMENT[spec["config"]])
-        volumes = {staging: {"bind": TRIAL_DIR, "mode": "rw"}, **self.dataset_mount}
+        volumes = {staging: {"bind": TRIAL_DIR, "mode": "rw"}, **self.dataset_mount, **(experiment_mount or {})}
         device_requests = None
         if slot is not None:
             device_requests = [docker.types.DeviceRequest(device_ids=[slot], capabilities=[["gpu"]])]
@@ -188,8 +189,22 @@ def _hand_over(staging: str) -> None:
     os.chmod(staging, 0o700)
 
 
+def container_experiment(spec: dict) -> tuple[dict, dict]:
+    """Bind mount (read-only) of the trial's experiment file where it has one, and the spec
+    the worker sees (the file's path inside the container)."""
+    experiment = spec.get("experiment")
+    if not experiment:
+        return {}, spec
+    target = f"{EXPERIMENT_DIR}/{experiment['name']}"
+    return ({experiment["path"]: {"bind": target, "mode": "ro"}},
+            dict(spec, experiment=dict(experiment, path=target)))
+
+
 def container_dataset(dataset: Dataset) -> tuple[dict, dict]:
-    """Bind mount of the dataset file into Keras' cache folder, and the spec the worker sees."""
+    """Bind mount of the dataset file into Keras' cache folder, and the spec the worker sees
+    (nothing to mount for an experiment file's own load_data)."""
+    if dataset.mount is None:
+        return {}, dataset.spec
     if not dataset.mount.stat().st_mode & stat.S_IROTH:
         raise UserError(f"{dataset.mount} is not readable by other users, so the container's "
                         f"unprivileged user cannot read it: chmod a+r {dataset.mount}")

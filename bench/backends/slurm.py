@@ -107,7 +107,9 @@ def run_flags(arguments, shard: Shard) -> list[str]:
     flags = ["--configs", ",".join(shard.configs), "--repeats", str(arguments.repeats),
              "--protocol", ",".join(arguments.protocol), "--in-process-repeats", str(arguments.in_process_repeats),
              "--epochs", str(arguments.epochs), "--batch-size", str(arguments.batch_size), "--seed", str(arguments.seed),
-             "--model", ",".join(arguments.model), "--framework", ",".join(arguments.framework),
+             *(["--experiment", str(Path(arguments.experiment).resolve())] if arguments.experiment else
+               ["--model", ",".join(arguments.model)]),
+             "--framework", ",".join(arguments.framework),
              "--timeout", f"{arguments.timeout:g}", "--backend", arguments.backend]
     if arguments.samples is not None:
         flags += ["--samples", str(arguments.samples)]

@@ -1,6 +1,7 @@
 """The worker side as files: what a trial process or a container image gets, and its digest.
 
-Only ``bench/__init__.py``, ``bench/trial/`` and ``bench/runner/`` travel, so a trial
+Only ``bench/__init__.py``, ``bench/trial/`` (with its shipped experiment files) and
+``bench/runner/`` travel, so a trial
 interpreter (perhaps Python 3.6 in another virtual environment) never sees the host's packages.
 """
 
@@ -9,7 +10,7 @@ import shutil
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent
-WORKER_PACKAGES = ("trial", "runner")
+WORKER_PACKAGES = ("trial", "trial/experiments", "runner")
 
 
 def files() -> list[Path]:

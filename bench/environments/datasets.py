@@ -72,9 +72,17 @@ def resolve(choice: str, data_path: str | None, say=print) -> Dataset:
         return Dataset(fallback.spec, fallback.mount, notice, fallback.examples)
 
 
+def for_plan(settings: dict, choice: str, data_path: str | None, say=print) -> Dataset:
+    """The data of a plan: an experiment file's own load_data, unless --dataset or --data
+    names the suite's MNIST in its place (the built-in models always take the suite's)."""
+    if "experiment" in settings and not data_path and choice == "auto":
+        return of_experiment(settings["experiment"])
+    return resolve(choice, data_path, say=say)
+
+
 def of_experiment(description: dict) -> Dataset:
     """The data of an experiment file: what its load_data(keras) returns, in the trial."""
-    return Dataset({"kind": worker_data.EXPERIMENT, "name": f"{description['name']} load_data"}, None)
+    return Dataset(worker_data.of_experiment(description), None)
 
 
 def keras_cache_file() -> Path:

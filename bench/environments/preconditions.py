@@ -2,7 +2,9 @@
 or a folder that cannot be written, is one line and a non-zero exit, not a table of errors."""
 
 import errno
+import os
 import re
+import stat
 from pathlib import Path
 
 from bench.errors import UsageError, UserError
@@ -33,6 +35,11 @@ def static(arguments) -> None:
     for name in arguments.inherit_env:
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
             raise UsageError(f"--inherit-env {name!r}: not a variable name")
+    experiment = getattr(arguments, "experiment", None)
+    if experiment and getattr(arguments, "backend", "local") == "docker" and \
+            not os.stat(experiment).st_mode & stat.S_IROTH:
+        raise UsageError(f"--experiment {experiment} is not readable by other users, so the container's "
+                         f"unprivileged user cannot read it: chmod a+r {experiment}")
     if arguments.tf is not None:
         listed = [part.strip() for part in arguments.tf.split(",") if part.strip()]
         if len(set(listed)) < len(listed):

@@ -121,7 +121,7 @@ def key_of(result: dict) -> tuple:
         "device": device_label(result),
         "image": image_label(result),
         "framework": spec.get("framework", "tf.keras"),
-        "model": spec.get("model", "mlp"),
+        "model": model_label(spec),
         "dataset": spec["dataset"]["name"],
         "epochs": spec["epochs"],
         "samples": spec.get("samples"),
@@ -129,6 +129,13 @@ def key_of(result: dict) -> tuple:
         "protocol": spec["protocol"],
     }
     return tuple(values[name] for name in KEY_FIELDS) + (spec["config"],)
+
+
+def model_label(spec: dict) -> str:
+    """A built-in model by name; an experiment file by name and content (two versions of a
+    file are two cells)."""
+    experiment = spec.get("experiment")
+    return f"{experiment['name']}@{experiment['sha256'][:8]}" if experiment else spec.get("model", "mlp")
 
 
 def run_signature(run: dict) -> str:

@@ -62,9 +62,10 @@ def restore(arguments, explicit: set[str]) -> None:
             setattr(arguments, name, [getattr(arguments, name)])
 
 
-def require_same(folder: Path, arguments, dataset_spec: dict | None) -> None:
+def require_same(folder: Path, arguments, dataset_spec: dict | None, experiment: dict | None = None) -> None:
     """Refuse to run into a folder that holds another plan (or trials without one); the
-    dataset is compared once it is resolved (``dataset_spec``)."""
+    dataset is compared once it is resolved (``dataset_spec``), an experiment file by its
+    content (``experiment``: its description), wherever it lies now."""
     folder = Path(folder)
     if not (folder / FILE).exists():
         if any((folder / "trials").glob("*.json")):
@@ -72,13 +73,23 @@ def require_same(folder: Path, arguments, dataset_spec: dict | None) -> None:
                              "choose a new --out")
         return
     there, asked = _normalised(_stored_arguments(folder, "--out")), _normalised(recorded(arguments))
-    differences = [_difference(name, there[name], asked[name]) for name in ARGUMENTS if there[name] != asked[name]]
-    stored_dataset = read_json(str(folder / FILE)).get("dataset") or {}
+    differences = [_difference(name, there[name], asked[name]) for name in ARGUMENTS
+                   if there[name] != asked[name] and name != "experiment"]
+    stored_plan = read_json(str(folder / FILE))
+    stored_experiment = (stored_plan.get("settings") or {}).get("experiment") or {}
+    if experiment_identity(stored_experiment) != experiment_identity(experiment or {}):
+        differences.append(_difference("experiment file", experiment_identity(stored_experiment), experiment_identity(experiment or {})))
+    stored_dataset = stored_plan.get("dataset") or {}
     if dataset_spec is not None and stored_dataset.get("name") != dataset_spec.get("name"):
         differences.append(_difference("dataset (resolved)", stored_dataset.get("name"), dataset_spec.get("name")))
     if differences:
         raise UsageError(f"{folder} holds another plan: {'; '.join(differences)}. Continue it as it is with "
                          f"--resume {folder}, or choose a new --out")
+
+
+def experiment_identity(experiment: dict) -> str | None:
+    """An experiment file as a plan knows it: its name and content, not where it lies."""
+    return f"{experiment['name']} (sha256 {experiment['sha256'][:12]})" if experiment else None
 
 
 def plans_of(tree: Path) -> list[dict]:
@@ -120,6 +131,9 @@ def foreign(result: dict, plans: list[dict]) -> str | None:
             return f"{name} {spec.get(name)!r} differs from its folder's plan ({settings[name]!r})"
     if spec.get("seed") is not None and settings.get("seed") is not None and spec["seed"] != settings["seed"]:
         return f"seed {spec['seed']!r} differs from its folder's plan ({settings['seed']!r})"
+    if experiment_identity(settings.get("experiment") or {}) != experiment_identity(spec.get("experiment") or {}):
+        return (f"experiment file {experiment_identity(spec.get('experiment') or {})} differs from its folder's plan "
+                f"({experiment_identity(settings.get('experiment') or {})})")
     if (plan.get("dataset") or {}).get("name") not in (None, spec["dataset"].get("name")):
         return f"dataset {spec['dataset'].get('name')!r} differs from its folder's plan ({plan['dataset']['name']!r})"
     workloads = [tuple(pair) for pair in plan.get("workloads") or [(settings.get("framework"), settings.get("model"))]]

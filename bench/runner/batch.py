@@ -1,4 +1,4 @@
-"""python -m bench.runner.batch --out DIR --target NAME --dataset-spec FILE [plan options]
+"""python -m bench.runner.batch --out DIR --target NAME [--dataset-spec FILE] [plan options]
 
 Runs a whole plan inside one container (how ``docker compose up`` works): every trial is a
 fresh process of this interpreter, with its config's environment and a timeout; results go
@@ -14,7 +14,7 @@ import sys
 
 import bench
 from bench.runner import options, process, work_queue
-from bench.trial import installed, jsonfile
+from bench.trial import data, installed, jsonfile
 from bench.trial.fingerprint import cpu_model
 from bench.runner.plan import build
 from bench.runner.tree import FolderBusy, ResultTree
@@ -26,13 +26,20 @@ def main(argv):
     parser = argparse.ArgumentParser(prog="python -m bench.runner.batch", description=__doc__.split("\n\n")[1])
     parser.add_argument("--out", required=True, help="result folder (resumed if it exists)")
     parser.add_argument("--target", required=True, help="label of what runs the trials, e.g. tf2.8-gpu")
-    parser.add_argument("--dataset-spec", required=True, metavar="FILE",
-                        help="JSON dataset description written by `bench data`")
+    parser.add_argument("--dataset-spec", metavar="FILE",
+                        help="JSON dataset description written by `bench data` (needed unless --experiment "
+                             "gives the data: its load_data)")
     options.add_plan_arguments(parser)
     arguments = parser.parse_args(argv)
     try:
         configs, protocols, chosen, workloads = options.plan_from(arguments)
-        dataset_spec = jsonfile.read_json(arguments.dataset_spec)
+        if arguments.dataset_spec:
+            dataset_spec = jsonfile.read_json(arguments.dataset_spec)
+        elif "experiment" in chosen:
+            dataset_spec = data.of_experiment(chosen["experiment"])
+        else:
+            raise ValueError("--dataset-spec FILE is needed (written by `bench data`), unless --experiment gives "
+                             "the data")
     except (ValueError, OSError) as error:
         parser.error(str(error))
     signal.signal(signal.SIGTERM, _stop)  # compose stop: as PID 1 it would otherwise be ignored

@@ -55,12 +55,14 @@ def add_plan_arguments(parser):
     parser.add_argument("--seed", type=int, default=42, help="seed for seeds/full (default 42)")
     parser.add_argument("--model", type=name_list, default=["mlp"], metavar="LIST",
                         help="mlp: the article's model (default); cnn: two Conv2D+MaxPool blocks; "
-                             "or both: mlp,cnn")
+                             "or both: mlp,cnn (shipped as bench/trial/experiments/<name>.py, on the suite's MNIST)")
     add_framework_argument(parser)
     parser.add_argument("--experiment", metavar="FILE.py",
                         help="your own experiment instead of the built-in models: a file that defines "
                              "load_data(keras) -> (x, y) and build_model(keras) -> a compiled model, and may "
-                             "set FIT = {epochs, batch_size, validation_split} (flags still win)")
+                             "set FIT = {epochs, batch_size, validation_split} (flags still win); its data "
+                             "come from load_data unless --dataset or --data is given. Examples: "
+                             "bench/trial/experiments/")
     parser.add_argument("--timeout", type=positive_float, default=1800, metavar="SECONDS",
                         help="kill a trial after this long and record it as a timeout (default 1800)")
 

@@ -10,6 +10,11 @@ NPZ = "npz"                   # a file in the mnist.npz layout (x_train, y_train
 EXPERIMENT = "experiment"     # the load_data(keras) of the trial's experiment file
 
 
+def of_experiment(description):
+    """The dataset spec of an experiment file's own load_data(keras)."""
+    return {"kind": EXPERIMENT, "name": "%s load_data" % description["name"]}
+
+
 def load(dataset, samples, keras, user=None):
     """Return (x, y, description) for the training set: MNIST scaled by 1/255 as published, or
     the user's ``load_data(keras)`` as it returns them (an experiment file).

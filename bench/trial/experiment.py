@@ -1,43 +1,27 @@
-"""The published experiment: a small Keras model on MNIST, trained once per call.
+"""One training run of an experiment file, timed and digested.
 
-Article's code (model "mlp"): Flatten(28x28) -> Dense(128, relu) -> Dense(10) -> Softmax,
-Adam, SparseCategoricalCrossentropy(from_logits=True), accuracy, fit(validation_split=0.2).
-The Softmax plus from_logits=True is kept on purpose: it is what the article ran.
-Model "cnn" swaps the body for two Conv2D + MaxPool blocks, where GPU nondeterminism
-usually lives (convolution backprop), and keeps everything else.
-One definition for every framework: ``keras`` is tf.keras or standalone Keras 3.
+Every model is an experiment file (bench.trial.user_experiment): the built-in ones ship in
+bench/trial/experiments/ (``mlp``: the article's model, the default; ``cnn``: two Conv2D +
+MaxPool blocks), the user's come from ``--experiment``. ``keras`` is tf.keras or Keras 3.
 """
 
+import os
 import time
 
 from bench.trial import trace
 from bench.trial.digests import arrays_sha256
+from bench.trial.user_experiment import UserExperiment
 
 
 MODELS = ("mlp", "cnn")
+SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments")
 
 
-def build_model(keras, model):
-    layers = keras.layers
-    if model == "mlp":
-        return keras.models.Sequential([
-            layers.Flatten(input_shape=(28, 28)),
-            layers.Dense(128, activation="relu"),
-            layers.Dense(10),
-            layers.Softmax(),
-        ])
-    if model == "cnn":
-        return keras.models.Sequential([
-            layers.Reshape((28, 28, 1), input_shape=(28, 28)),
-            layers.Conv2D(32, 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Conv2D(64, 3, activation="relu"),
-            layers.MaxPooling2D(),
-            layers.Flatten(),
-            layers.Dense(10),
-            layers.Softmax(),
-        ])
-    raise ValueError("unknown model %r; known: %s" % (model, ", ".join(MODELS)))
+def shipped(name):
+    """A shipped experiment file, loaded: a built-in model, or an example."""
+    if name not in MODELS:
+        raise ValueError("unknown model %r; known: %s" % (name, ", ".join(MODELS)))
+    return UserExperiment({"name": name + ".py", "path": os.path.join(SHIPPED, name + ".py")})
 
 
 def train(keras, x, y, settings, user=None, trace_folder=None):
@@ -45,13 +29,7 @@ def train(keras, x, y, settings, user=None, trace_folder=None):
     return (its record: history, weight digest and timings; its final weights). With
     ``trace_folder``, every step is recorded there (bench.trial.trace)."""
     building = time.perf_counter()
-    if user is not None:
-        model = user.build_model(keras)
-    else:
-        model = build_model(keras, settings["model"])
-        model.compile(optimizer="adam",
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      metrics=["accuracy"])
+    model = (user or shipped(settings["model"])).build_model(keras)
     build_seconds = time.perf_counter() - building
     epoch_seconds = []
     callbacks = [_epoch_timer(keras, epoch_seconds)]

@@ -17,6 +17,7 @@ import ast
 import hashlib
 import importlib.util
 import os
+import platform
 
 import numpy
 
@@ -73,7 +74,12 @@ class UserExperiment(object):
         self.name = description["name"]
         spec = importlib.util.spec_from_file_location("repro_bench_experiment", description["path"])
         self.module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(self.module)  # a SyntaxError or the file's own exception: the trial's error
+        try:
+            spec.loader.exec_module(self.module)  # the file's own exception: the trial's error, traceback kept
+        except SyntaxError as error:  # the host read it, so this Python is older (3.6 on TF 2.1-2.6 images)
+            raise ExperimentError("%s: SyntaxError at line %s under this trial's Python %s: %s (the TF 2.1-2.6 "
+                                  "images run Python 3.6; write 3.6 code)" % (self.name, error.lineno,
+                                                                              platform.python_version(), error.msg))
         for function in ("load_data", "build_model"):
             if not callable(getattr(self.module, function, None)):
                 raise ExperimentError("%s defines no function %s(keras)" % (self.name, function))
