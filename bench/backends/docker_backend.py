@@ -23,6 +23,7 @@ from bench.backends.hosts import Host
 from bench.environments.datasets import Dataset
 from bench.errors import UserError, first_line
 from bench.runner import outcomes
+from bench.runner.process import thread_environment
 from bench.runner.work_queue import InfrastructureError
 from bench.trial import cuda_cache, gpus
 from bench.trial.configurations import ENVIRONMENT
@@ -99,7 +100,7 @@ class DockerBackend(Backend):
         On a GPU slot: that GPU alone, and a persistent CUDA JIT cache for this image, GPU
         model and driver (a named volume), so the PTX that builds without kernels for this
         GPU compile at start-up is compiled by the first trial only."""
-        environment = dict(self.inherit, **ENVIRONMENT[spec["config"]])
+        environment = dict(self.inherit, **ENVIRONMENT[spec["config"]], **thread_environment(spec))
         volumes = {staging: {"bind": TRIAL_DIR, "mode": "rw"}, **self.dataset_mount, **(experiment_mount or {})}
         device_requests = None
         if slot is not None:

@@ -6,6 +6,7 @@ machine, its GPUs handed out in turn; with ``--parallel`` each (host, GPU) is a 
 own, trials side by side (then no overhead is computed from them).
 """
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,14 +66,24 @@ def gpu_slots(requested: list[str] | None, backend: str = "local") -> dict[str, 
     return slots
 
 
-def lanes(hosts: int, gpu_info: dict, parallel: bool) -> tuple[list[list[Slot]], dict[int, int]]:
+def lanes(hosts: int, gpu_info: dict, parallel: bool, jobs: int = 1) -> tuple[list[list[Slot]], dict[int, int]]:
     """One lane per host (one trial at a time on each machine), or with --parallel one per
-    (host, GPU); a lane hands its GPUs out in turn."""
+    (host, GPU), or on CPU with --no-timing ``jobs`` per host; a lane hands its GPUs out in turn."""
     gpu_ids = list(gpu_info) or [None]
+    if jobs > 1 and not gpu_info:
+        return [[(host, None)] for host in range(hosts) for _ in range(jobs)], {host: jobs for host in range(hosts)}
     if parallel:
         return ([[(host, gpu)] for host in range(hosts) for gpu in gpu_ids],
                 {host: len(gpu_ids) for host in range(hosts)})
     return [[(host, gpu) for gpu in gpu_ids] for host in range(hosts)], {host: 1 for host in range(hosts)}
+
+
+def jobs(arguments) -> int:
+    """Trials side by side on each machine's CPU: --jobs, by default one per core with
+    --no-timing (where times are not reported), else one."""
+    if not getattr(arguments, "no_timing", False):
+        return 1
+    return getattr(arguments, "jobs", None) or os.cpu_count() or 1
 
 
 def check(arguments) -> None:
@@ -114,7 +125,7 @@ def _local(arguments, gpu_info: dict[str, dict]) -> Fleet:
     backends = {target: {0: LocalBackend(python, gpu_info, pythonpath=arguments.pythonpath,
                                          inherit=arguments.inherit_env)}
                 for target, python in interpreters.items()}
-    return Fleet(backends, *lanes(1, gpu_info, arguments.parallel))
+    return Fleet(backends, *lanes(1, gpu_info, arguments.parallel, jobs(arguments)))
 
 
 def _docker(arguments, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -> Fleet:
@@ -128,4 +139,4 @@ def _docker(arguments, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -
             index: docker_backend.DockerBackend(engine, image, dataset, memory=arguments.memory, gpus=gpu_info,
                                                 inherit=arguments.inherit_env, folder=out)
             for index, (engine, image) in enumerate(zip(engines, built))}
-    return Fleet(backends, *lanes(len(engines), gpu_info, arguments.parallel))
+    return Fleet(backends, *lanes(len(engines), gpu_info, arguments.parallel, jobs(arguments)))

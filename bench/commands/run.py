@@ -34,6 +34,12 @@ def add_arguments(parser) -> None:
     parser.add_argument("--parallel", action="store_true",
                         help="with several GPUs: run one trial per GPU at the same time (faster "
                              "determinism checks; timings are then not compared)")
+    parser.add_argument("--no-timing", action="store_true",
+                        help="verdicts only: on CPU, run trials side by side (--jobs, default one per core, "
+                             "the cores split among them); verdicts and weight digests are those of a serial "
+                             "run, and no times are reported")
+    parser.add_argument("--jobs", type=options.positive_int, metavar="N",
+                        help="with --no-timing: trials side by side on each machine (default: its cores)")
     option_groups.budget(parser)
     parser.add_argument("--retry-failed", action="store_true",
                         help="run the folder's error and timeout trials again (their results move to "

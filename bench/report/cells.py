@@ -193,8 +193,11 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
         cell.verdict = "error"
     elif comparable:
         cell.verdict = "match" if all_identical else "mismatch"
-    _timing(cell, runs)
-    _startup(cell, ok)
+    if any(member["spec"].get("timed") is False for member in members):
+        cell.warnings.append("verdicts only (--no-timing: trials ran side by side): no times reported")
+    else:
+        _timing(cell, runs)
+        _startup(cell, ok)
     _for_views(cell, members, runs)
     return cell
 
@@ -281,6 +284,8 @@ def _concurrent(members: list[dict]) -> int:
 
 def _overhead(cell: Cell, baseline: Cell | None, members: list[dict], baseline_members: list[dict]) -> None:
     concurrent = max(_concurrent(members), _concurrent(baseline_members))
+    if cell.timing_basis is None and concurrent > 1:
+        return  # untimed (--no-timing): said once, where the timing would be
     if concurrent > 1:  # trials shared the machine: their times are not comparable
         cell.warnings.append(f"trials ran {concurrent} at a time (one per GPU): no overhead computed")
         return

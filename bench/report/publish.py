@@ -89,6 +89,8 @@ def block(root: Path, match: re.Match, trees: dict[Path, tuple[list[dict], list]
 
 
 def harness_summary(measurement: dict) -> str:
+    if "modes" in measurement:
+        return throughput_summary(measurement)
     if "gain" in measurement:
         return (f"Measured {measurement['measured_at']} ({measurement['benchmark']}; "
                 f"{measurement['machine']['logical_cpus']} CPUs, {measurement['note']}): {measurement['trials']} "
@@ -111,6 +113,23 @@ def harness_summary(measurement: dict) -> str:
         lines.append(f"- a container adds **{measurement['container_seconds_per_trial']:.2f} s** per trial "
                      "around the trial's process (median of the trial's wall time minus the process's lifetime "
                      "in the container: create, start, wait, remove)")
+    return "\n".join(lines) + "\n"
+
+
+def throughput_summary(measurement: dict) -> str:
+    settings = measurement["settings"]
+    lines = [f"Measured {measurement['measured_at']} ({measurement['benchmark']}; {settings['dataset']}, "
+             f"{settings['epochs']} epochs, {settings['repeats']} trials per config, "
+             f"{measurement['machine']['logical_cpus']} CPUs):", ""]
+    serial = measurement["modes"]["serial"]
+    for mode, block in sorted(measurement["modes"].items(), key=lambda item: item[1]["concurrent_trials"]):
+        same = "verdicts and digests as serial" if block["same_verdicts_as_serial"] and \
+            block["same_digests_as_serial"] else "**verdicts or digests differ from serial**"
+        lines.append(f"- {mode} (`{' '.join(block['options']) or 'bench run'}`, {block['concurrent_trials']} at a "
+                     f"time): {block['wall_seconds']:.1f} s for {block['trials']} trials, efficiency "
+                     f"**{block['efficiency']:.2f}**, {serial['wall_seconds'] / block['wall_seconds']:.2f}x serial's "
+                     f"throughput; {same}")
+    lines.append(f"\n{measurement['note'][0].upper()}{measurement['note'][1:]}.")
     return "\n".join(lines) + "\n"
 
 

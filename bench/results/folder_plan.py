@@ -19,7 +19,7 @@ BATCH_PLANS = "plans"
 # --memory, --budget, ...) may change between sessions.
 ARGUMENTS = ("configs", "repeats", "protocol", "in_process_repeats", "epochs", "samples", "batch_size",
              "seed", "model", "framework", "dataset", "data", "backend", "tf", "variant", "python",
-             "envs_dir", "pythonpath", "experiment")
+             "envs_dir", "pythonpath", "experiment", "no_timing")
 # Spec fields that every trial of a plan shares with the plan's settings.
 SHARED_SETTINGS = ("epochs", "samples", "batch_size", "validation_split")
 
@@ -40,6 +40,7 @@ def _normalised(values: dict) -> dict:
                ("variant", "python") if found["tf"] else ("variant", "envs_dir"))
     for name in ignored:
         found[name] = None
+    found["no_timing"] = bool(found["no_timing"])  # unset in plans made before --no-timing
     if "data" in found and found["data"]:
         found["dataset"] = None  # --data overrides --dataset
     return found

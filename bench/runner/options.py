@@ -2,6 +2,7 @@
 ``python -m bench.runner.batch`` (inside a container), so both read them the same way."""
 
 import argparse
+import os
 
 from bench.runner import plan
 from bench.trial import user_experiment
@@ -102,10 +103,14 @@ def plan_from(arguments):
     protocols = dict((name, repeats[name]) for name in plan.PROTOCOLS if name in arguments.protocol)
     if "process" in protocols and arguments.repeats < 2:
         raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
+    untimed = getattr(arguments, "no_timing", False)
+    jobs = (getattr(arguments, "jobs", None) or os.cpu_count() or 1) if untimed else 1
+    side_by_side = jobs > 1 and not getattr(arguments, "gpus", None)
     chosen = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
                            batch_size=arguments.batch_size, seed=arguments.seed,
                            model=arguments.model[0], framework=arguments.framework[0], experiment=experiment,
-                           validation_split=(experiment or {}).get("fit", {}).get("validation_split"))
+                           validation_split=(experiment or {}).get("fit", {}).get("validation_split"),
+                           timed=not untimed, threads=max(1, (os.cpu_count() or 1) // jobs) if side_by_side else None)
     return arguments.configs, protocols, chosen, plan.workloads(arguments.framework, arguments.model)
 
 

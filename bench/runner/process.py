@@ -31,7 +31,8 @@ ALLOWED_PREFIXES = ("LC_", "SLURM_")  # locale; the Slurm job a trial runs in (r
 CONTROLLED = ("PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC", "TF_CUDNN_USE_FRONTEND",
               "CUBLAS_WORKSPACE_CONFIG", "KERAS_BACKEND", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",
               "PYTHONNOUSERSITE")
-
+# A trial's share of the cores where trials run side by side (--no-timing).
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 def trial_environment(config, worker_path, base=None, inherit=()):
     """The environment a trial starts with: the allowed and the named (``inherit``) variables of
@@ -56,6 +57,15 @@ def trial_environment(config, worker_path, base=None, inherit=()):
     return environment
 
 
+def thread_environment(spec):
+    """Where trials share the cores (--no-timing), each gets its share, set before start:
+    TensorFlow's pools, and OpenMP's and OpenBLAS's (NumPy, torch)."""
+    threads = spec.get("threads")
+    if not threads:
+        return {}
+    return dict((name, str(threads)) for name in THREAD_VARIABLES)
+
+
 def run(python, worker_path, spec, staging, timeout, runner_info, extra_environment=None, inherit=()):
     """Run ``spec`` in a fresh ``python`` process; returns the final result document."""
     spec_path = os.path.join(staging, "spec.json")
@@ -68,6 +78,7 @@ def run(python, worker_path, spec, staging, timeout, runner_info, extra_environm
     timed_out = False
     environment = trial_environment(spec["config"], worker_path, inherit=inherit)
     environment.update(extra_environment or {})
+    environment.update(thread_environment(spec))
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.PIPE, start_new_session=True)
