@@ -6,7 +6,6 @@ machine, its GPUs handed out in turn; with ``--parallel`` each (host, GPU) is a 
 own, trials side by side (then no overhead is computed from them).
 """
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from bench.console import say
 from bench.environments import catalog
 from bench.environments.datasets import Dataset
 from bench.errors import UsageError
+from bench.runner import options
 from bench.trial import gpus
 
 Slot = tuple[int, str | None]
@@ -78,14 +78,6 @@ def lanes(hosts: int, gpu_info: dict, parallel: bool, jobs: int = 1) -> tuple[li
     return [[(host, gpu) for gpu in gpu_ids] for host in range(hosts)], {host: 1 for host in range(hosts)}
 
 
-def jobs(arguments) -> int:
-    """Trials side by side on each machine's CPU: --jobs, by default one per core with
-    --no-timing (where times are not reported), else one."""
-    if not getattr(arguments, "no_timing", False):
-        return 1
-    return getattr(arguments, "jobs", None) or os.cpu_count() or 1
-
-
 def check(arguments) -> None:
     """What the backend's options need, checked before anything is prepared."""
     if arguments.backend == "local":
@@ -125,7 +117,7 @@ def _local(arguments, gpu_info: dict[str, dict]) -> Fleet:
     backends = {target: {0: LocalBackend(python, gpu_info, pythonpath=arguments.pythonpath,
                                          inherit=arguments.inherit_env)}
                 for target, python in interpreters.items()}
-    return Fleet(backends, *lanes(1, gpu_info, arguments.parallel, jobs(arguments)))
+    return Fleet(backends, *lanes(1, gpu_info, arguments.parallel, options.jobs_per_machine(arguments)))
 
 
 def _docker(arguments, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -> Fleet:
@@ -139,4 +131,4 @@ def _docker(arguments, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -
             index: docker_backend.DockerBackend(engine, image, dataset, memory=arguments.memory, gpus=gpu_info,
                                                 inherit=arguments.inherit_env, folder=out)
             for index, (engine, image) in enumerate(zip(engines, built))}
-    return Fleet(backends, *lanes(len(engines), gpu_info, arguments.parallel, jobs(arguments)))
+    return Fleet(backends, *lanes(len(engines), gpu_info, arguments.parallel, options.jobs_per_machine(arguments)))

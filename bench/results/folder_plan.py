@@ -77,9 +77,9 @@ def require_same(folder: Path, arguments, dataset_spec: dict | None, experiment:
     differences = [_difference(name, there[name], asked[name]) for name in ARGUMENTS
                    if there[name] != asked[name] and name != "experiment"]
     stored_plan = read_json(str(folder / FILE))
-    stored_experiment = (stored_plan.get("settings") or {}).get("experiment") or {}
-    if experiment_identity(stored_experiment) != experiment_identity(experiment or {}):
-        differences.append(_difference("experiment file", experiment_identity(stored_experiment), experiment_identity(experiment or {})))
+    stored_experiment = (stored_plan.get("settings")).get("experiment") or {}
+    if experiment_identity(stored_experiment) != experiment_identity(experiment):
+        differences.append(_difference("experiment file", experiment_identity(stored_experiment), experiment_identity(experiment)))
     stored_dataset = stored_plan.get("dataset") or {}
     if dataset_spec is not None and stored_dataset.get("name") != dataset_spec.get("name"):
         differences.append(_difference("dataset (resolved)", stored_dataset.get("name"), dataset_spec.get("name")))
@@ -88,7 +88,7 @@ def require_same(folder: Path, arguments, dataset_spec: dict | None, experiment:
                          f"--resume {folder}, or choose a new --out")
 
 
-def experiment_identity(experiment: dict) -> str | None:
+def experiment_identity(experiment: dict | None) -> str | None:
     """An experiment file as a plan knows it: its name and content, not where it lies."""
     return f"{experiment['name']} (sha256 {experiment['sha256'][:12]})" if experiment else None
 
@@ -132,10 +132,10 @@ def foreign(result: dict, plans: list[dict]) -> str | None:
             return f"{name} {spec.get(name)!r} differs from its folder's plan ({settings[name]!r})"
     if spec.get("seed") is not None and settings.get("seed") is not None and spec["seed"] != settings["seed"]:
         return f"seed {spec['seed']!r} differs from its folder's plan ({settings['seed']!r})"
-    if experiment_identity(settings.get("experiment") or {}) != experiment_identity(spec.get("experiment") or {}):
-        return (f"experiment file {experiment_identity(spec.get('experiment') or {})} differs from its folder's plan "
-                f"({experiment_identity(settings.get('experiment') or {})})")
-    if (plan.get("dataset") or {}).get("name") not in (None, spec["dataset"].get("name")):
+    if experiment_identity(settings.get("experiment")) != experiment_identity(spec.get("experiment")):
+        return (f"experiment file {experiment_identity(spec.get('experiment'))} differs from its folder's plan "
+                f"({experiment_identity(settings.get('experiment'))})")
+    if (plan.get("dataset")).get("name") not in (None, spec["dataset"].get("name")):
         return f"dataset {spec['dataset'].get('name')!r} differs from its folder's plan ({plan['dataset']['name']!r})"
     workloads = [tuple(pair) for pair in plan.get("workloads") or [(settings.get("framework"), settings.get("model"))]]
     if (spec.get("framework", "tf.keras"), spec.get("model", "mlp")) not in workloads:

@@ -104,7 +104,7 @@ def plan_from(arguments):
     if "process" in protocols and arguments.repeats < 2:
         raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
     untimed = getattr(arguments, "no_timing", False)
-    jobs = (getattr(arguments, "jobs", None) or os.cpu_count() or 1) if untimed else 1
+    jobs = jobs_per_machine(arguments)
     side_by_side = jobs > 1 and not getattr(arguments, "gpus", None)
     chosen = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
                            batch_size=arguments.batch_size, seed=arguments.seed,
@@ -112,6 +112,14 @@ def plan_from(arguments):
                            validation_split=(experiment or {}).get("fit", {}).get("validation_split"),
                            timed=not untimed, threads=max(1, (os.cpu_count() or 1) // jobs) if side_by_side else None)
     return arguments.configs, protocols, chosen, plan.workloads(arguments.framework, arguments.model)
+
+
+def jobs_per_machine(arguments):
+    """Trials side by side on each machine's CPU: --jobs, by default one per core with
+    --no-timing (where times are not reported), else one."""
+    if not getattr(arguments, "no_timing", False):
+        return 1
+    return getattr(arguments, "jobs", None) or os.cpu_count() or 1
 
 
 def _explicit(arguments):

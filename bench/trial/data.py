@@ -15,18 +15,16 @@ def of_experiment(description):
     return {"kind": EXPERIMENT, "name": "%s load_data" % description["name"]}
 
 
-def load(dataset, samples, keras, user=None):
+def load(dataset, samples, keras, chosen):
     """Return (x, y, description) for the training set: MNIST scaled by 1/255 as published, or
-    the user's ``load_data(keras)`` as it returns them (an experiment file).
+    what the experiment file's ``load_data(keras)`` returns (``chosen``: the loaded file).
 
     ``samples`` keeps the first N training examples (None keeps all). The digest covers the
     arrays as loaded and cut (dtype, shape, bytes), before scaling.
     """
     kind = dataset["kind"]
-    scale = 255.0
     if kind == EXPERIMENT:
-        x, y = user.load_data(keras)
-        scale = 1.0
+        x, y = chosen.load_data(keras)
     elif kind == KERAS_MNIST:
         (x, y), _ = keras.datasets.mnist.load_data()
     elif kind == NPZ:
@@ -47,5 +45,5 @@ def load(dataset, samples, keras, user=None):
     for key in ("source", "permutation"):
         if key in dataset:
             description[key] = dataset[key]
-    return (x / scale if scale != 1.0 else x), y, description
+    return (x if kind == EXPERIMENT else x / 255.0), y, description
 

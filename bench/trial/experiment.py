@@ -24,12 +24,12 @@ def shipped(name):
     return UserExperiment({"name": name + ".py", "path": os.path.join(SHIPPED, name + ".py")})
 
 
-def train(keras, x, y, settings, user=None, trace_folder=None):
-    """Build, compile and fit one model (the user's, from an experiment file, where given);
-    return (its record: history, weight digest and timings; its final weights). With
+def train(keras, x, y, settings, chosen, trace_folder=None):
+    """Build (``chosen``: a loaded experiment file, shipped or the user's), compile and fit one
+    model; return (its record: history, weight digest and timings; its final weights). With
     ``trace_folder``, every step is recorded there (bench.trial.trace)."""
     building = time.perf_counter()
-    model = (user or shipped(settings["model"])).build_model(keras)
+    model = chosen.build_model(keras)
     build_seconds = time.perf_counter() - building
     epoch_seconds = []
     callbacks = [_epoch_timer(keras, epoch_seconds)]

@@ -56,9 +56,10 @@ def run(spec, output_dir=None):
         if spec.get("gpu") is not None and not framework.gpus():  # it would train on the CPU unseen
             raise RuntimeError("GPU %s was asked for, but %s sees no GPU (a CPU-only build, or no driver)"
                                % (spec["gpu"], spec["framework"]))
-        user = user_experiment.UserExperiment(spec["experiment"]) if spec.get("experiment") else None
+        chosen = (user_experiment.UserExperiment(spec["experiment"]) if spec.get("experiment") else
+                  experiment.shipped(spec["model"]))  # loaded once: the in-process protocol builds twice
         x, y, result["dataset"] = _timed(result, "data_seconds", data.load, spec["dataset"],
-                                         spec["samples"], keras, user)
+                                         spec["samples"], keras, chosen)
         first_weights = None
         for index in range(PROTOCOL_RUNS[spec["protocol"]]):
             seeded = configurations.seed_before_model(config, framework, spec["seed"])
@@ -66,7 +67,7 @@ def run(spec, output_dir=None):
                 mechanism.extend(seeded)
                 before_model = time.perf_counter() - started
             traced = spec.get("trace") and index == 0 and output_dir is not None
-            record, final_weights = experiment.train(keras, x, y, spec, user,
+            record, final_weights = experiment.train(keras, x, y, spec, chosen,
                                                      os.path.join(output_dir, "trace") if traced else None)
             if index == 0:  # import, data, device start (PTX compiled here where needed), build
                 result["timing"]["startup_seconds"] = before_model + record["build_seconds"]
