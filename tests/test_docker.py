@@ -65,6 +65,20 @@ def test_container_and_local_process_give_identical_weights(container_run, tmp_p
     assert local == container
 
 
+def test_an_overlapped_start_in_containers_gives_the_same_weights_and_leaves_no_container(container_run,
+                                                                                          docker_engine, tmp_path):
+    """--overlap: the next trial's container is created and started while the current one
+    trains, held at its barrier (its stdin) until released; same weights, nothing left."""
+    out, _ = container_run
+    bench(*DOCKER_RUN, "--configs", "seeds", "--overlap", "beside", "--out", tmp_path)
+    loaded = sorted(results.load([tmp_path]), key=lambda r: r["started_at"])
+    assert [bool(r["runner"].get("overlapped")) for r in loaded] == [False, True]
+    assert loaded[1]["runner"]["started_early_seconds"] > 0 and "held_seconds" in loaded[1]["timing"]
+    assert {r["runs"][0]["weights_sha256"] for r in loaded} == {
+        r["runs"][0]["weights_sha256"] for r in results.load([out]) if r["spec"]["config"] == "seeds"}
+    assert not docker_engine.containers.list(all=True, filters={"label": f"io.repro-bench.folder={tmp_path.resolve()}"})
+
+
 def test_diagnose_traces_trials_in_containers(container_run):
     out, _ = container_run
     done = bench("diagnose", "--from", out, "--format", "json")
@@ -282,17 +296,19 @@ def test_trial_containers_are_sealed(container_run, docker_engine, subset, tmp_p
         assert (staging.stat().st_uid, (staging / "spec.json").stat().st_uid) == (1000, 1000)
 
 
-def test_a_runner_killed_outright_leaves_no_container_running(container_run, docker_engine, subset, tmp_path):
+@pytest.mark.parametrize("overlap", [["--no-overlap"], ["--overlap", "between"]], ids=["serial", "overlapped"])
+def test_a_runner_killed_outright_leaves_no_container_running(container_run, docker_engine, subset, tmp_path, overlap):
     """SIGKILL gives the runner no chance to clean up: the trial's container stops by itself
-    when its stdin closes, and the next run of the folder removes it before anything else."""
+    when its stdin closes (a container started early and held at its barrier too), and the
+    next run of the folder removes them before anything else."""
     from tests.conftest import default_signals
     out = (tmp_path / "out").resolve()
-    run = subprocess.Popen([sys.executable, "-m", "bench", *DOCKER_RUN, "--configs", "seeds", "--out", str(out)],
+    run = subprocess.Popen([sys.executable, "-m", "bench", *DOCKER_RUN, "--configs", "seeds", *overlap, "--out", str(out)],
                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                            preexec_fn=default_signals)
     label = {"label": f"io.repro-bench.folder={out}"}
     deadline = time.monotonic() + 300
-    while not docker_engine.containers.list(filters=label):
+    while len(docker_engine.containers.list(filters=label)) < (2 if "between" in overlap else 1):
         assert run.poll() is None and time.monotonic() < deadline, "no trial container started"
         time.sleep(0.2)
     run.kill()
@@ -301,8 +317,9 @@ def test_a_runner_killed_outright_leaves_no_container_running(container_run, doc
     while docker_engine.containers.list(filters=label) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not docker_engine.containers.list(filters=label), "a trial container outlived its runner"
-    assert docker_engine.containers.list(all=True, filters=label)  # stopped, left for the next run to remove
+    left = len(docker_engine.containers.list(all=True, filters=label))  # stopped, for the next run to remove
+    assert left == (2 if "between" in overlap else 1)
     done = bench(*DOCKER_RUN, "--configs", "seeds", "--out", out)
-    assert "removed 1 trial container(s) left by an earlier run" in done.stderr
+    assert f"removed {left} trial container(s) left by an earlier run" in done.stderr
     assert not docker_engine.containers.list(all=True, filters=label)
     assert len(results.load([out])) == 2

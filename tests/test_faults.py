@@ -420,7 +420,7 @@ def test_the_worker_stops_when_its_stdin_closes(tmp_path):
     worker.stdin.close()
     assert worker.wait(timeout=10) in (2, 4)
     sleeper = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]); "
-                                "from bench.trial.__main__ import _stop_when_stdin_closes as s; s(); "
+                                "from bench.trial.lifeline import Lifeline; Lifeline(); "
                                 "import time; time.sleep(60)", str(tmp_path)], stdin=subprocess.PIPE)
     time.sleep(0.5)
     assert sleeper.poll() is None

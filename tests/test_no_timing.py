@@ -23,7 +23,9 @@ def test_side_by_side_gives_the_serial_verdicts_and_digests_and_no_times(tmp_pat
     for cell in side:
         assert cell["epoch_seconds_median"] is None and cell["fit_seconds_median"] is None
         assert cell["overhead_vs_none"] is None and "verdicts only" in " ".join(cell["warnings"])
-    for result in results.load([tmp_path / "side"]):
+    side_results = results.load([tmp_path / "side"])
+    assert any(result["runner"].get("overlapped") for result in side_results)  # by default for verdicts only
+    for result in side_results:
         assert result["runner"]["concurrent_trials"] == 2 and result["spec"]["timed"] is False
         assert result["environment"]["TF_NUM_INTRAOP_THREADS"] == str(result["spec"]["threads"])
 

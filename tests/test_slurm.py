@@ -55,6 +55,17 @@ def test_the_scripts_ask_slurm_for_each_gpu_type(tmp_path):
     assert "#SBATCH --partition=h100\n#SBATCH --gres=gpu:1\n" in by_partition
 
 
+def test_gpu_shards_start_trials_early_as_bench_run_does_on_gpus(tmp_path):
+    """Slurm hands a task its GPUs unseen by bench run's auto: a GPU shard asks for beside."""
+    gpu = bench("slurm", "--tf", "2.21", "--gpu-types", "h100", *PLAN, "--out", tmp_path, "--dry-run").stdout
+    assert "--overlap beside" in gpu and "--overlap auto" not in gpu
+    cpu = bench("slurm", "--tf", "2.21", *PLAN, "--out", tmp_path, "--dry-run").stdout
+    assert "--overlap auto" in cpu
+    serial = bench("slurm", "--tf", "2.21", "--gpu-types", "h100", *PLAN, "--no-overlap", "--out", tmp_path,
+                   "--dry-run").stdout
+    assert "--no-overlap" in serial and "--overlap " not in serial
+
+
 def test_each_task_runs_the_experiment_file_by_its_absolute_path(tmp_path):
     example = REPO / "bench" / "trial" / "experiments" / "augmentation.py"
     scripts = bench("slurm", "--tf", "2.21", *PLAN, "--experiment", example.relative_to(REPO), "--out", tmp_path,

@@ -8,6 +8,8 @@ fresh container of an image); the tests add a stand-in that runs nothing.
 
 from abc import ABC, abstractmethod
 
+from bench.runner.started import Deferred, StartedTrial
+
 
 class Backend(ABC):
     #: what runs trials, as results name it ("local", "docker", ...)
@@ -24,6 +26,12 @@ class Backend(ABC):
         seconds, with ``staging`` as its scratch folder; return its final result document. A
         trial's own failure is a result; a failure of the machinery around it (an engine that
         stops answering) raises bench.runner.work_queue.InfrastructureError."""
+
+    def start(self, spec: dict, staging: str, slot: str | None, held: bool) -> StartedTrial:
+        """Start the trial ``spec`` (see ``execute``) and return it; ``held``: it prepares (starts,
+        imports its framework, loads its data) and then waits for its ``release``, so that it can
+        start while another trial trains (an overlapped start). By default nothing starts early."""
+        return Deferred(self.execute, spec, staging, slot)
 
     def remove_leftovers(self) -> int:
         """Remove what an earlier runner of the same results folder left behind (its runner was

@@ -26,7 +26,9 @@ HEADER = """\
 #
 # Results: $BENCH_RESULTS/compose-<profile>/ (trials/*.json, table.md); running again resumes.
 # GPU services keep the CUDA JIT cache in a volume per TF version (cuda-cache-tf<minor>), so
-# a build without kernels for the GPU compiles its PTX once, not in every trial.
+# a build without kernels for the GPU compiles its PTX once, not in every trial. Trials start
+# early (--overlap: past its import, each waits until the one before it has ended): on a GPU
+# while the one before trains, on a CPU two at once while none trains.
 # Settings (environment or .env): BENCH_GPU (0), BENCH_REPEATS (5), BENCH_EPOCHS (3),
 # BENCH_RESULTS (./results), BENCH_USER (1000:1000; must be able to write BENCH_RESULTS,
 # e.g. BENCH_USER=$(id -u):$(id -g)), PIP_CA_BUNDLE (extra CA for pip inside builds).
@@ -115,6 +117,7 @@ def _trial_service(version: Version, profile: str, after: str, experiment: str |
         cuda = (f"\n      CUDA_CACHE_PATH: {cache}\n      CUDA_CACHE_MAXSIZE: \"{cuda_cache.MAXSIZE}\"")
         mounts.append(f"{_cache_volume(version.minor)}:{cache}")
     data = f"--dataset-spec, {DATA_SPEC}"
+    overlap = " --overlap, beside," if profile == "gpu" else " --overlap, between,"  # as bench run's auto
     if experiment:
         inside = f"{EXPERIMENT_DIR}/{PurePosixPath(experiment).name}"
         mounts.append(f"{experiment}:{inside}:ro")
@@ -135,7 +138,7 @@ def _trial_service(version: Version, profile: str, after: str, experiment: str |
     image: {images.image_name(version, profile)}
     environment:
       BENCH_IMAGE: {images.image_name(version, profile)}{cuda}{volumes}
-    command: [--out, {_results(profile, experiment)}, --target, {target}, {data},
+    command: [--out, {_results(profile, experiment)}, --target, {target}, {data},{overlap}
               --repeats, "${{BENCH_REPEATS:-5}}", --epochs, "${{BENCH_EPOCHS:-3}}"]
     depends_on:
       {after}:

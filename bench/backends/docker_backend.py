@@ -6,6 +6,7 @@ named volume per image, GPU model and driver) when asked, and a timeout after wh
 killed. Exit codes, OOM kills, start failures and timeouts become result rows.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,9 +25,11 @@ from bench.environments.datasets import Dataset
 from bench.errors import UserError, first_line
 from bench.runner import outcomes
 from bench.runner.process import thread_environment
+from bench.runner.started import StartedTrial
 from bench.runner.work_queue import InfrastructureError
 from bench.trial import cuda_cache, gpus
 from bench.trial.configurations import ENVIRONMENT
+from bench.trial.lifeline import READY_FILE
 
 TRIAL_DIR = "/trial"
 EXPERIMENT_DIR = "/experiment"  # an experiment file, mounted read-only
@@ -63,38 +66,17 @@ class DockerBackend(Backend):
                      "device": {"kind": "cpu", "name": found.get("cpu_model") or "?"}}
 
     def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
-        """One trial in a fresh container; on a GPU slot it gets that GPU alone (device_ids).
+        trial = self.start(spec, staging, slot, held=False)
+        trial.release(timeout)
+        return trial.result()
 
-        Raises InfrastructureError where the engine fails rather than the trial: it stops
-        answering, or the container is killed by a signal that neither the timeout nor a
-        memory limit explains (an engine shutting down stops its containers that way)."""
-        try:
-            return self._execute(spec, staging, slot, timeout)
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-            raise InfrastructureError(f"engine {self.info['engine']} stopped answering ({first_line(error, 'no detail', 200)})") from None
+    def start(self, spec: dict, staging: str, slot: str | None, held: bool) -> "ContainerTrial":
+        """One trial in a fresh container, created and started now; on a GPU slot it gets that
+        GPU alone (device_ids). See ContainerTrial."""
+        return ContainerTrial(self, spec, staging, slot, held)
 
-    def _execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
-        experiment_mount, spec = container_experiment(dict(spec, dataset=self.dataset_spec))
-        staging = os.path.abspath(staging)  # a relative bind source would name a volume
-        Path(staging, "spec.json").write_text(json.dumps(spec))
-        _hand_over(staging)
-        info = dict(self.info, gpu_request=slot)
-        started = time.perf_counter()
-        try:
-            options = self.container_options(spec, staging, slot, experiment_mount)
-            if slot is not None:
-                info["device"] = gpus.device(self.gpus.get(slot, {}), slot)
-                info["cuda_cache_volume"] = next(name for name, mount in options["volumes"].items()
-                                                 if mount["bind"] == images.CONTAINER_CUDA_CACHE_DIR)
-            container = self.client.containers.create(**options)
-        except docker.errors.APIError as error:
-            return _not_started(spec, "ContainerCreateError", error, info, started)
-        try:
-            return self._run(container, spec, staging, started, info, timeout)
-        finally:
-            container.remove(force=True)
-
-    def container_options(self, spec: dict, staging: str, slot: str | None, experiment_mount: dict = None) -> dict:
+    def container_options(self, spec: dict, staging: str, slot: str | None, experiment_mount: dict = None,
+                          held: bool = False) -> dict:
         """What a trial's container is created with (docker-py's containers.create keywords).
 
         On a GPU slot: that GPU alone, and a persistent CUDA JIT cache for this image, GPU
@@ -110,7 +92,8 @@ class DockerBackend(Backend):
             environment.update(cuda_cache.settings(images.CONTAINER_CUDA_CACHE_DIR))
         labels = {TRIAL_LABEL: spec["trial_id"], **({FOLDER_LABEL: self.folder} if self.folder else {})}
         return {"image": self.image.name,
-                "command": ["--until-stdin-closes", f"{TRIAL_DIR}/spec.json", f"{TRIAL_DIR}/result.json"],
+                "command": ["--until-stdin-closes", *(["--held"] if held else []), f"{TRIAL_DIR}/spec.json",
+                            f"{TRIAL_DIR}/result.json"],
                 "stdin_open": True,  # the runner holds it: when the runner ends, so does the trial
                 "user": _container_user(), "environment": environment, "network_mode": "none", "volumes": volumes,
                 "device_requests": device_requests, "mem_limit": self.memory, "labels": labels, **SEALED}
@@ -138,41 +121,130 @@ class DockerBackend(Backend):
             self.client.volumes.create(name, labels=labels)
         return name
 
-    def _run(self, container, spec: dict, staging: str, started: float, info: dict, timeout: float) -> dict:
+
+class ContainerTrial(StartedTrial):
+    """A trial's container, created and started at once; ``held``: the trial waits at its
+    barrier, past its import and data, until ``release`` (an overlapped start).
+
+    Raises InfrastructureError where the engine fails rather than the trial: it stops
+    answering, or the container is killed by a signal that neither the timeout nor a memory
+    limit explains (an engine shutting down stops its containers that way)."""
+
+    def __init__(self, backend: DockerBackend, spec: dict, staging: str, slot: str | None, held: bool):
+        self.backend, self.held = backend, held
+        self.container = self.lifeline = self.not_started = None
+        self.experiment_mount, self.spec = container_experiment(dict(spec, dataset=backend.dataset_spec))
+        self.staging = os.path.abspath(staging)  # a relative bind source would name a volume
+        Path(self.staging, "spec.json").write_text(json.dumps(self.spec))
+        _hand_over(self.staging)
+        self.info = dict(backend.info, gpu_request=slot)
+        self.started = self.released = self._asked = time.perf_counter()
+        try:
+            with self._engine_answers():
+                self._create_and_start(slot)
+        except BaseException:
+            self.cancel()  # whatever was created goes with it
+            raise
+
+    def _create_and_start(self, slot: str | None) -> None:
+        try:
+            options = self.backend.container_options(self.spec, self.staging, slot, self.experiment_mount, self.held)
+            if slot is not None:
+                self.info["device"] = gpus.device(self.backend.gpus.get(slot, {}), slot)
+                self.info["cuda_cache_volume"] = next(name for name, mount in options["volumes"].items()
+                                                      if mount["bind"] == images.CONTAINER_CUDA_CACHE_DIR)
+            self.container = self.backend.client.containers.create(**options)
+        except docker.errors.APIError as error:
+            self.not_started = ("ContainerCreateError", error)
+            return
         # The trial's stdin, held open for as long as this process lives (the worker stops
         # when it closes: no container outlives its runner, even one killed with SIGKILL).
-        lifeline = container.attach_socket(params={"stdin": 1, "stream": 1})
+        self.lifeline = self.container.attach_socket(params={"stdin": 1, "stream": 1})
         try:
-            try:
-                container.start()
-            except docker.errors.APIError as error:
-                return _not_started(spec, "ContainerStartError", error, info, started)
-            timed_out, exit_code = False, None
-            try:
-                exit_code = container.wait(timeout=timeout)["StatusCode"]
-            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-                # Over a Unix socket a read timeout arrives as a ConnectionError: ask the engine
-                # whether it is alive to tell the trial's timeout from a dead host.
-                self.client.ping()  # raises ConnectionError where the engine is gone
-                timed_out = True
-                container.kill()
+            self.container.start()
+        except docker.errors.APIError as error:
+            self.not_started = ("ContainerStartError", error)
+
+    def release(self, timeout: float) -> None:
+        self.timeout, self.released = timeout, time.perf_counter()
+        if self.held and self.lifeline is not None and not self.not_started:
+            try:  # one byte down the lifeline: go
+                getattr(self.lifeline, "_sock", self.lifeline).sendall(b"\n")
+            except OSError:  # it ended already (it failed to start): its result says why
+                pass
+
+    def ready(self) -> bool:
+        if self.not_started or Path(self.staging, READY_FILE).exists():
+            return True
+        now = time.perf_counter()
+        if now - self._asked < 1:  # the file says it; the engine is asked at most once a second
+            return False
+        self._asked = now
+        with self._engine_answers():
+            self.container.reload()
+        return self.container.status != "running"  # it ended before its barrier
+
+    def result(self) -> dict:
+        try:
+            with self._engine_answers():
+                if self.not_started:
+                    return _not_started(self.spec, *self.not_started, self.info, self.released)
+                return self._wait()
         finally:
-            lifeline.close()
-        wall_seconds = time.perf_counter() - started
+            self.cancel()
+
+    def cancel(self) -> None:
+        if self.lifeline is not None:
+            self.lifeline.close()  # the trial stops at once, whatever becomes of the removal
+            self.lifeline = None
+        if self.container is not None:
+            container, self.container = self.container, None
+            try:
+                container.remove(force=True)
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                pass  # an engine gone: the next run of the folder removes it (remove_leftovers)
+
+    def _wait(self) -> dict:
+        container, backend = self.container, self.backend
+        timed_out, exit_code = False, None
+        try:
+            exit_code = container.wait(timeout=max(1, self.timeout - (time.perf_counter() - self.released)))["StatusCode"]
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            # Over a Unix socket a read timeout arrives as a ConnectionError: ask the engine
+            # whether it is alive to tell the trial's timeout from a dead host.
+            backend.client.ping()  # raises ConnectionError where the engine is gone
+            timed_out = True
+            container.kill()
+        finally:
+            self.lifeline.close()
+            self.lifeline = None
+        ended = time.perf_counter()
+        wall_seconds = ended - self.released
         container.reload()
         state = container.attrs["State"]
         oom_killed = bool(state.get("OOMKilled"))
-        # What Docker itself adds (create, start, wait, remove): wall time minus the process's life.
+        info = self.info
+        # What Docker itself adds (create, start, wait, remove): its handling time minus the process's life.
         lifetime = _seconds_between(state.get("StartedAt"), state.get("FinishedAt"))
         if lifetime is not None:
-            info = dict(info, container_seconds=lifetime, docker_overhead_seconds=wall_seconds - lifetime)
+            info = dict(info, container_seconds=lifetime, docker_overhead_seconds=ended - self.started - lifetime)
+        if self.held:
+            info = dict(info, overlapped=True, started_early_seconds=self.released - self.started)
         log = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-        result = outcomes.finish(spec, Path(staging, "result.json"), exit_code, timed_out, wall_seconds,
-                                 log, info, timeout, oom_killed=oom_killed)
+        result = outcomes.finish(self.spec, Path(self.staging, "result.json"), exit_code, timed_out, wall_seconds,
+                                 log, info, self.timeout, oom_killed=oom_killed)
         if result["status"] == "error" and exit_code in KILLED_FROM_OUTSIDE and not oom_killed:
-            raise InfrastructureError(f"the container on {self.info['engine']} was killed from outside "
+            raise InfrastructureError(f"the container on {backend.info['engine']} was killed from outside "
                                       f"(exit status {exit_code}) without a result")
         return result
+
+    @contextlib.contextmanager
+    def _engine_answers(self):
+        try:
+            yield
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+            raise InfrastructureError(f"engine {self.backend.info['engine']} stopped answering "
+                                      f"({first_line(error, 'no detail', 200)})") from None
 
 
 def _container_user() -> str:

@@ -16,6 +16,7 @@ from bench.environments import catalog
 from bench.environments.datasets import Dataset
 from bench.errors import UsageError
 from bench.runner import options
+from bench.runner.started import StartedTrial
 from bench.trial import gpus
 
 Slot = tuple[int, str | None]
@@ -30,6 +31,10 @@ class Fleet:
     def execute(self, spec: dict, staging: str, slot: Slot, timeout: float) -> dict:
         host, gpu = slot
         return self.backends[spec["target"]][host].execute(spec, staging, gpu, timeout)
+
+    def start(self, spec: dict, staging: str, slot: Slot, held: bool) -> StartedTrial:
+        host, gpu = slot
+        return self.backends[spec["target"]][host].start(spec, staging, gpu, held)
 
     def concurrency(self, slot: Slot) -> int:
         return self.per_machine[slot[0]]

@@ -41,18 +41,23 @@ class LocalBackend(Backend):
         self.inherit = tuple(inherit)  # variables the user passes on purpose
 
     def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
-        """One trial; on a GPU slot it sees that GPU alone (CUDA_VISIBLE_DEVICES) and keeps
-        the kernels the driver compiles in a persistent CUDA cache (see cuda_cache_folder)."""
+        trial = self.start(spec, staging, slot, held=False)
+        trial.release(timeout)
+        return trial.result()
+
+    def start(self, spec: dict, staging: str, slot: str | None, held: bool) -> process.WorkerProcess:
+        """One trial's process; on a GPU slot it sees that GPU alone (CUDA_VISIBLE_DEVICES) and
+        keeps the kernels the driver compiles in a persistent CUDA cache (see cuda_cache_folder)."""
         if slot is None:
-            return process.run(self.python, self.worker_path, spec, staging, timeout, self.info, self.environment,
-                               self.inherit)
+            return process.WorkerProcess(self.python, self.worker_path, spec, staging, self.info, self.environment,
+                                         self.inherit, held)
         described = self.gpus.get(slot, {})
         info = dict(self.info, gpu_request=slot, device=gpus.device(described, slot))
         environment = dict(self.environment, CUDA_VISIBLE_DEVICES=slot)
         if not os.environ.get("CUDA_CACHE_PATH"):  # the user's own cache wins
             environment.update(cuda_cache.settings(self.cuda_cache_folder(described)))
-        return process.run(self.python, self.worker_path, dict(spec, gpu=slot), staging, timeout, info, environment,
-                           self.inherit)
+        return process.WorkerProcess(self.python, self.worker_path, dict(spec, gpu=slot), staging, info, environment,
+                                     self.inherit, held)
 
     def close(self) -> None:
         self._scratch.cleanup()

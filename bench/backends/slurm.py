@@ -124,6 +124,9 @@ def run_flags(arguments, shard: Shard) -> list[str]:
         flags += ["--python", arguments.python]
     for name in arguments.inherit_env:
         flags += ["--inherit-env", name]
+    # The task's GPUs come from Slurm, unseen by bench run's auto: a GPU shard overlaps as --gpus would.
+    overlap = "beside" if arguments.overlap == "auto" and shard.gpu_type else arguments.overlap
+    flags += ["--no-overlap"] if overlap == "off" else ["--overlap", overlap]
     # One name for the shard's machine, whichever node of its kind a requeue lands on.
     flags += ["--machine", f"slurm-{shard.gpu_type or 'cpu'}"]
     return flags

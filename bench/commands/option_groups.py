@@ -85,6 +85,19 @@ def trial_environment(parser) -> None:
                              "use) and their configuration's own variables; recorded in every result")
 
 
+def overlap(parser) -> None:
+    parser.add_argument("--overlap", nargs="?", const="auto", default="auto", choices=options.OVERLAP_CHOICES,
+                        metavar="WHEN",
+                        help="start trials early: each one's process (or container) imports its framework and "
+                             "loads its data, then waits until the trial before it has ended before it seeds or "
+                             "builds anything. beside: the next one starts while the current one trains; "
+                             "between: a few start at once while none trains; auto (the default): beside for GPU "
+                             "trials and with --no-timing, between for timed CPU trials, whose training an import "
+                             "beside them would slow (README, Throughput)")
+    parser.add_argument("--no-overlap", dest="overlap", action="store_const", const="off",
+                        help="one trial after the other: none starts before the one before it has ended")
+
+
 def budget(parser) -> None:
     parser.add_argument("--budget", type=options.positive_float, metavar="SECONDS",
                         help="wall-clock budget: trials go by value (every cell once more before any further "

@@ -40,6 +40,7 @@ def add_arguments(parser) -> None:
                              "run, and no times are reported")
     parser.add_argument("--jobs", type=options.positive_int, metavar="N",
                         help="with --no-timing: trials side by side on each machine (default: its cores)")
+    option_groups.overlap(parser)
     option_groups.budget(parser)
     parser.add_argument("--retry-failed", action="store_true",
                         help="run the folder's error and timeout trials again (their results move to "

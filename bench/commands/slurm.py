@@ -27,6 +27,7 @@ def add_arguments(parser) -> None:
     option_groups.tf_versions(parser)
     option_groups.interpreter(parser)
     option_groups.environments(parser)
+    option_groups.overlap(parser)
     parser.add_argument("--out", type=Path, metavar="ROOT",
                         help="submit: the results tree on the shared file system (shards go to ROOT/shards/)")
     parser.add_argument("--backend", default="local", choices=("local", "docker"),

@@ -198,6 +198,7 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
     else:
         _timing(cell, runs)
         _startup(cell, ok)
+        _overlapped(cell, ok)
     _for_views(cell, members, runs)
     return cell
 
@@ -228,6 +229,15 @@ def _startup(cell: Cell, ok: list[dict]) -> None:
             if not (m.get("cuda_cache") or {}).get("cold") and "startup_seconds" in m.get("timing", {})]
     cell.cold_start_seconds = max(cold) if cold else None
     cell.startup_seconds_median = stats.summarize(warm).median if warm else None
+
+
+def _overlapped(cell: Cell, ok: list[dict]) -> None:
+    """On a CPU, a trial started early (--overlap) imports its framework on the cores that the
+    trial before it trains on: that one's times include the competition."""
+    beside = [m for m in ok if m.get("runner", {}).get("next_started_early") and (m.get("device") or {}).get("kind") == "cpu"]
+    if beside:
+        cell.warnings.append(f"{len(beside)} of {len(ok)} trials trained on a CPU while the next one started "
+                             "beside them (--overlap): their times include that competition")
 
 
 def _divergence(cell: Cell, groups: list[list[dict]]) -> None:

@@ -14,7 +14,7 @@ Nothing is typed in by hand: ``bench publish --check`` fails when anything is st
 """
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench import results
@@ -122,13 +122,23 @@ def throughput_summary(measurement: dict) -> str:
              f"{settings['epochs']} epochs, {settings['repeats']} trials per config, "
              f"{measurement['machine']['logical_cpus']} CPUs):", ""]
     serial = measurement["modes"]["serial"]
-    for mode, block in sorted(measurement["modes"].items(), key=lambda item: item[1]["concurrent_trials"]):
+    for mode in ["serial", *(name for name in measurement["modes"] if name != "serial")]:
+        block = measurement["modes"][mode]
         same = "verdicts and digests as serial" if block["same_verdicts_as_serial"] and \
             block["same_digests_as_serial"] else "**verdicts or digests differ from serial**"
-        lines.append(f"- {mode} (`{' '.join(block['options']) or 'bench run'}`, {block['concurrent_trials']} at a "
-                     f"time): {block['wall_seconds']:.1f} s for {block['trials']} trials, efficiency "
+        lines.append(f"- {mode} (`{' '.join(block['options']) or 'bench run'}`, {block['concurrent_trials']} "
+                     f"training at a time): {block['wall_seconds']:.1f} s for {block['trials']} trials, efficiency "
                      f"**{block['efficiency']:.2f}**, {serial['wall_seconds'] / block['wall_seconds']:.2f}x serial's "
                      f"throughput; {same}")
+        against = block.get("epoch_seconds_vs_serial")
+        if against:
+            pooled = against["all"]
+            lines.append(f"  - steady-state epoch time against serial's: **{pooled['ratio']:.2f}x** "
+                         f"[{pooled['low']:.2f}-{pooled['high']:.2f}], "
+                         f"{'beyond the noise' if pooled['significant'] else 'within the noise'} "
+                         f"(n = {pooled['n']} and {pooled['n_serial']} runs; per config: " +
+                         ", ".join(f"{config} {ratio['ratio']:.2f}x{'' if ratio['significant'] else ' ns'}"
+                                   for config, ratio in against.items() if config != "all") + ")")
     lines.append(f"\n{measurement['note'][0].upper()}{measurement['note'][1:]}.")
     return "\n".join(lines) + "\n"
 
@@ -141,18 +151,23 @@ def _load(tree: Path) -> tuple[list[dict], list]:
 def cost_summary(tree: Path, loaded: list[dict]) -> str:
     """What a matrix cost: its environments (environments.json) and its trials."""
     environments = read_json(str(tree / "environments.json"))
-    started = min(result["started_at"] for result in loaded if result.get("started_at"))
-    finished = max(result["finished_at"] for result in loaded if result.get("finished_at"))
-    span = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
+    # A trial started early says when it was released; its process started that much before.
+    started = min(datetime.fromisoformat(result["started_at"]) -
+                  timedelta(seconds=result["runner"].get("started_early_seconds", 0.0))
+                  for result in loaded if result.get("started_at"))
+    finished = max(datetime.fromisoformat(result["finished_at"]) for result in loaded if result.get("finished_at"))
+    span = finished - started
     trial_seconds = sum(result["runner"]["wall_seconds"] for result in loaded)
+    early = sum(1 for result in loaded if result["runner"].get("overlapped"))
     return (f"- {len(environments)} environments (`bench envs create`): "
             f"{sum(e['create_seconds'] for e in environments) / 60:.1f} min to create one after another, "
             f"{sum(e['disk_bytes'] for e in environments) / 2**30:.1f} GiB on disk "
             f"({min(e['disk_bytes'] for e in environments) / 2**30:.2f} to "
             f"{max(e['disk_bytes'] for e in environments) / 2**30:.2f} GiB each)\n"
-            f"- {len(loaded)} trials: {trial_seconds / 60:.1f} min of trial wall time, "
-            f"{span.total_seconds() / 60:.1f} min from the first trial's start to the last one's end "
-            f"({trial_seconds / len(loaded):.1f} s per trial on average)\n")
+            f"- {len(loaded)} trials: {span.total_seconds() / 60:.1f} min from the first trial's start to the last "
+            f"one's end ({span.total_seconds() / len(loaded):.1f} s per trial), {trial_seconds / 60:.1f} min of "
+            f"trial wall time" + (f"; {early} trials started early (`--overlap`), their wall time counted from "
+                                  "their release" if early else "") + "\n")
 
 
 def publish(root: Path, check: bool) -> list[Path]:

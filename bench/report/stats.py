@@ -42,6 +42,17 @@ def summarize(values: list[float]) -> Summary | None:
     return Summary(float(median), float(q1), float(q3), len(values))
 
 
+def median_interval(values: list[float]) -> tuple[float, float] | None:
+    """A 95 % percentile-bootstrap interval of the median of ``values``."""
+    if not values:
+        return None
+    values = numpy.asarray(values, dtype=float)
+    generator = numpy.random.RandomState(BOOTSTRAP_SEED)
+    medians = numpy.median(generator.choice(values, (BOOTSTRAP_SAMPLES, len(values))), axis=1)
+    low, high = numpy.percentile(medians, [2.5, 97.5])
+    return float(low), float(high)
+
+
 def ratio_of_medians(values: list[float], baseline: list[float]) -> Ratio | None:
     """median(values) / median(baseline) with a 95 % percentile-bootstrap interval
     (both samples resampled with replacement, independently)."""

@@ -29,6 +29,10 @@ def main(argv):
     parser.add_argument("--dataset-spec", metavar="FILE",
                         help="JSON dataset description written by `bench data` (needed unless --experiment "
                              "gives the data: its load_data)")
+    parser.add_argument("--overlap", choices=options.OVERLAP_CHOICES[1:], default="off", metavar="WHEN",
+                        help="start trials early (as bench run --overlap): beside (the next one while the "
+                             "current one trains; compose's gpu services), between (a few at once while none "
+                             "trains; its cpu services) or off (the default)")
     options.add_plan_arguments(parser)
     arguments = parser.parse_args(argv)
     try:
@@ -61,9 +65,13 @@ def main(argv):
     def execute(spec, staging, slot, timeout):
         return process.run(sys.executable, WORKER_PATH, spec, staging, timeout, info)
 
+    def start(spec, staging, slot, held):
+        return process.WorkerProcess(sys.executable, WORKER_PATH, spec, staging, info, held=held)
+
     print("%d trials for %s (TensorFlow %s) into %s" % (len(trials), arguments.target, info["tensorflow"], tree.root))
     sys.stdout.flush()
-    work_queue.run(trials, chosen, dataset_spec, execute, tree, say=_say, timeout=arguments.timeout)
+    work_queue.run(trials, chosen, dataset_spec, execute, tree, say=_say, timeout=arguments.timeout, start=start,
+                   overlap=options.overlap(arguments, on_gpus=False), prepare_at_once=options.prepare_at_once())
     return 0
 
 

@@ -4,11 +4,14 @@
 import argparse
 import os
 
-from bench.runner import plan
+from bench.runner import plan, work_queue
 from bench.trial import user_experiment
 from bench.trial.configurations import CONFIGS
 from bench.trial.experiment import MODELS
 from bench.trial.frameworks import FRAMEWORKS
+
+OVERLAP_CHOICES = ("auto", work_queue.BESIDE, work_queue.BETWEEN, "off")
+MAX_PREPARED = 4
 
 
 def positive_int(text):
@@ -120,6 +123,25 @@ def jobs_per_machine(arguments):
     if not getattr(arguments, "no_timing", False):
         return 1
     return getattr(arguments, "jobs", None) or os.cpu_count() or 1
+
+
+def overlap(arguments, on_gpus):
+    """How trials start early (bench.runner.work_queue): as --overlap WHEN or --no-overlap say;
+    by default (auto) BESIDE for GPU trials (the next one's import takes a CPU core, not the
+    GPU the current one trains on) and for verdicts only (no times to disturb), BETWEEN for
+    timed CPU trials, whose training an import beside it slows (measured: README, Throughput)."""
+    chosen = getattr(arguments, "overlap", None) or "auto"
+    if chosen == "off":
+        return None
+    if chosen != "auto":
+        return chosen
+    return work_queue.BESIDE if on_gpus or getattr(arguments, "no_timing", False) else work_queue.BETWEEN
+
+
+def prepare_at_once():
+    """Trials that start together while none trains (BETWEEN): one import per core, at most
+    MAX_PREPARED (each waiting trial holds its framework in memory)."""
+    return max(1, min(os.cpu_count() or 1, MAX_PREPARED))
 
 
 def _explicit(arguments):

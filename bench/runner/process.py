@@ -8,6 +8,7 @@ Used by the host's local backend and by the in-container batch: the same rules e
   or ``OMP_NUM_THREADS`` in the user's shell never changes a result unseen.
 * The worker never outlives its runner: it reads its stdin, a pipe whose other end only the
   runner holds, and stops as soon as that closes, however the runner ended (SIGKILL too).
+  Started early (held), it waits at a barrier until the runner writes to that pipe.
   It leads a session of its own, so a timeout kills everything it started; its pid is kept
   in the trial's scratch folder so that a later run can stop a leftover.
 """
@@ -19,8 +20,10 @@ import subprocess
 import time
 
 from bench.runner import outcomes
+from bench.runner.started import StartedTrial
 from bench.trial.configurations import ENVIRONMENT
 from bench.runner.tree import WORKER_PID_FILE
+from bench.trial.lifeline import READY_FILE
 
 # Passed from the parent's environment as they are; everything else only when named.
 ALLOWED = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TEMP", "TMP",
@@ -68,33 +71,72 @@ def thread_environment(spec):
 
 def run(python, worker_path, spec, staging, timeout, runner_info, extra_environment=None, inherit=()):
     """Run ``spec`` in a fresh ``python`` process; returns the final result document."""
-    spec_path = os.path.join(staging, "spec.json")
-    result_path = os.path.join(staging, "result.json")
-    log_path = os.path.join(staging, "log.txt")
-    with open(spec_path, "w") as stream:
-        json.dump(spec, stream)
-    command = [python, "-m", "bench.trial", "--until-stdin-closes", spec_path, result_path]
-    started = time.perf_counter()
-    timed_out = False
-    environment = trial_environment(spec["config"], worker_path, inherit=inherit)
-    environment.update(extra_environment or {})
-    environment.update(thread_environment(spec))
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.PIPE, start_new_session=True)
+    trial = WorkerProcess(python, worker_path, spec, staging, runner_info, extra_environment, inherit)
+    trial.release(timeout)
+    return trial.result()
+
+
+class WorkerProcess(StartedTrial):
+    """One trial's process, started now; ``held``: it waits at its barrier until ``release``
+    (an overlapped start). Its wall time counts from the release, or from the start where
+    the release came first (bench.runner.started)."""
+
+    def __init__(self, python, worker_path, spec, staging, runner_info, extra_environment=None, inherit=(),
+                 held=False):
+        self.spec, self.staging, self.held = spec, staging, held
+        self.info = dict(runner_info, environment_inherited=sorted(inherit)) if inherit else runner_info
+        spec_path = os.path.join(staging, "spec.json")
+        with open(spec_path, "w") as stream:
+            json.dump(spec, stream)
+        command = [python, "-m", "bench.trial", "--until-stdin-closes"] + (["--held"] if held else []) + \
+            [spec_path, os.path.join(staging, "result.json")]
+        environment = trial_environment(spec["config"], worker_path, inherit=inherit)
+        environment.update(extra_environment or {})
+        environment.update(thread_environment(spec))
+        self.started = time.perf_counter()
+        self.deadline = None
+        with open(os.path.join(staging, "log.txt"), "wb") as log:
+            self.process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.PIPE, start_new_session=True)
         try:
             with open(os.path.join(staging, WORKER_PID_FILE), "w") as stream:
-                stream.write(str(process.pid))
-            process.wait(timeout=timeout)
+                stream.write(str(self.process.pid))
+        except BaseException:
+            self.cancel()
+            raise
+
+    def release(self, timeout):
+        self.timeout = timeout
+        self.released = time.perf_counter()
+        self.deadline = self.released + timeout
+        if self.held:
+            try:  # one byte down the lifeline: go
+                self.process.stdin.write(b"\n")
+                self.process.stdin.flush()
+            except (BrokenPipeError, ValueError):  # it ended already (it failed to start): its result says why
+                pass
+
+    def ready(self):
+        return os.path.exists(os.path.join(self.staging, READY_FILE)) or self.process.poll() is not None
+
+    def result(self):
+        timed_out = False
+        try:
+            self.process.wait(timeout=max(0.0, self.deadline - time.perf_counter()))
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:  # also on Ctrl-C or SIGTERM: the worker is in its own session and would live on
-            _kill_session(process)
-    wall_seconds = time.perf_counter() - started
-    with open(log_path, "rb") as log:
-        text = log.read().decode("utf-8", "replace")
-    info = dict(runner_info, environment_inherited=sorted(inherit)) if inherit else runner_info
-    return outcomes.finish(spec, result_path, process.returncode, timed_out, wall_seconds, text, info, timeout)
+            self.cancel()
+        wall_seconds = time.perf_counter() - max(self.started, self.released)
+        with open(os.path.join(self.staging, "log.txt"), "rb") as log:
+            text = log.read().decode("utf-8", "replace")
+        info = dict(self.info, overlapped=True, started_early_seconds=self.released - self.started) \
+            if self.held else self.info
+        return outcomes.finish(self.spec, os.path.join(self.staging, "result.json"), self.process.returncode,
+                               timed_out, wall_seconds, text, info, self.timeout)
+
+    def cancel(self):
+        _kill_session(self.process)
 
 
 def _kill_session(process):
@@ -103,4 +145,5 @@ def _kill_session(process):
     except (ProcessLookupError, PermissionError):  # gone already, with everything it started
         pass
     process.wait()
-    process.stdin.close()
+    if not process.stdin.closed:
+        process.stdin.close()

@@ -15,21 +15,36 @@ With a ``Budget``, a trial starts only where it can end inside the time left, an
 stopped by the end of the budget (not by its own timeout) is not recorded: it stays to run.
 Progress goes to ``say``: trial i/n, wall time, ETA, outcome; ``on_result(result)`` is
 called after each result is written.
+
+With ``overlap``, trials start early: their processes (or containers) import the framework
+and load the data, then wait at a barrier until the trial before them has ended
+(bench.runner.started). BESIDE starts the next trial while the current one trains (for GPU
+trials, and runs without times); BETWEEN starts a few at once while none trains, so that no
+import competes with a training whose time is measured on the same CPU. A trial started
+early that is never released (the run stops, its slot fails, the budget no longer allows
+it) is cancelled and stays to run: it leaves no result.
 """
 
 import collections
 import errno
+import itertools
 import os
 import threading
 import time
+from typing import NamedTuple
 
 from bench.runner import outcomes as trial_outcomes
 from bench.runner.budget import kind_of
+from bench.runner.started import Deferred, StartedTrial
 from bench.trial.jsonfile import read_json
 from bench.runner.weight_store import WeightStore
 
 MAX_ATTEMPTS = 3
 DEFAULT_TIMEOUT = 1800
+# Overlapped starts: the next trial starts while the current one trains (BESIDE), or several
+# start at once while none trains and are released one by one (BETWEEN).
+BESIDE, BETWEEN = "beside", "between"
+READY_POLL_SECONDS = 0.02
 
 
 class InfrastructureError(Exception):
@@ -60,12 +75,21 @@ class Progress(object):
 
 
 def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=((None,),),
-        concurrency=None, max_attempts=MAX_ATTEMPTS, timeout=DEFAULT_TIMEOUT, budget=None, on_result=None):
+        concurrency=None, max_attempts=MAX_ATTEMPTS, timeout=DEFAULT_TIMEOUT, budget=None, on_result=None,
+        start=None, overlap=None, prepare_at_once=2):
     """Execute every trial not yet in ``tree``; returns the results written now.
 
     ``concurrency(slot)``: how many trials share that slot's machine at a time (default: 1
     for a single lane, else the number of lanes). ``timeout``: seconds a trial may take;
-    ``budget``: a bench.runner.budget.Budget for the whole run (None: no limit)."""
+    ``budget``: a bench.runner.budget.Budget for the whole run (None: no limit).
+    ``start(spec, staging, slot, held)``: a bench.runner.started.StartedTrial (default: one
+    that calls ``execute`` when released). ``overlap``: None (one trial after the other),
+    BESIDE (each lane starts its next trial, held, while the current one trains) or BETWEEN
+    (each lane starts ``prepare_at_once`` trials, held, while none trains, waits until all
+    are ready, then releases them one by one); a held trial is released once the one before
+    it has ended."""
+    if start is None:
+        start = (lambda spec, staging, slot, held: Deferred(execute, spec, staging, slot))
     pending = collections.deque(trial for trial in trials if not tree.done(trial.trial_id))
     if len(pending) < len(trials):
         say("resuming: %d of %d trials already done in %s" % (len(trials) - len(pending), len(trials), tree.root))
@@ -97,49 +121,122 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=(
                 trial.protocol, trial.config, trial.repeat, result["runner"]["wall_seconds"],
                 state.progress.eta(), outcome(result), _where(result)))
 
-    def lane_worker(slots):
-        turn = 0
-        while slots:
-            with state.lock:
-                trial = None if state.stop else _next_trial(pending, budget)
-                if trial is None:
-                    return
-                limit = timeout if budget is None else min(timeout, budget.remaining())
-            slot = slots[turn % len(slots)]
-            turn += 1
-            spec = trial.spec(chosen_settings, dataset_spec)
-            staging = tree.staging_for(trial.trial_id)
-            try:
-                result = execute(spec, staging, slot, limit)
-            except InfrastructureError as error:
-                slots.remove(slot)  # this slot's machine is not to be trusted any more
-                with state.lock:
-                    failures = state.failures.setdefault(trial.trial_id, [])
-                    failures.append({"slot": _label(slot), "error": str(error)[:500]})
-                    say("slot %s failed (%s); %s" % (_label(slot), str(error)[:200],
-                        "trial requeued" if len(failures) < max_attempts else "trial given up"))
-                    if len(failures) < max_attempts:
-                        pending.appendleft(trial)
-                        continue
-                result = trial_outcomes.failure(spec, "error", "InfrastructureError",
-                                                "%d attempts failed: %s" % (len(failures), failures[-1]["error"]))
-                result["runner"] = {"wall_seconds": 0.0, "exit_code": None, "timed_out": False}
-            if _failed_for_lack_of_space(result):  # the disk's failure, not the trial's: not a result
-                with state.lock:
-                    state.stop = True
-                raise DiskFull(_disk_full_message(tree, state))
-            if limit < timeout and result["runner"].get("timed_out"):
-                with state.lock:  # the budget ran out, not the trial's own time: not a result
-                    tree.clean_staging(trial.trial_id)
-                    pending.append(trial)
-                    say("%s stopped at the end of the time budget; not recorded" % trial.trial_id)
-                continue
-            result["runner"]["concurrent_trials"] = concurrency(slot)
-            if trial.trial_id in state.failures:
-                result["runner"]["failed_attempts"] = state.failures[trial.trial_id]
-            finish(trial, result, staging)
+    def take():
+        """The next trial to run, off the queue; None when none is left (or the run stops)."""
         with state.lock:
-            state.lanes_without_slots += 1
+            return None if state.stop else _next_trial(pending, budget)
+
+    def put_back(trial):
+        with state.lock:
+            tree.clean_staging(trial.trial_id)
+            pending.appendleft(trial)
+
+    def begin(trial, slot, held):
+        spec = trial.spec(chosen_settings, dataset_spec)
+        staging = tree.staging_for(trial.trial_id)
+        return Begun(trial, slot, staging, start(spec, staging, slot, held))
+
+    def slot_failed(slots, slot, trial, error):
+        """Retire ``slot``; the trial goes back to the queue, or after ``max_attempts`` failures
+        becomes an error result (returned)."""
+        if slot in slots:
+            slots.remove(slot)  # this slot's machine is not to be trusted any more
+        with state.lock:
+            failures = state.failures.setdefault(trial.trial_id, [])
+            failures.append({"slot": _label(slot), "error": str(error)[:500]})
+            say("slot %s failed (%s); %s" % (_label(slot), str(error)[:200],
+                "trial requeued" if len(failures) < max_attempts else "trial given up"))
+            if len(failures) < max_attempts:
+                pending.appendleft(trial)
+                return None
+        result = trial_outcomes.failure(trial.spec(chosen_settings, dataset_spec), "error", "InfrastructureError",
+                                        "%d attempts failed: %s" % (len(failures), failures[-1]["error"]))
+        result["runner"] = {"wall_seconds": 0.0, "exit_code": None, "timed_out": False}
+        return result
+
+    def start_next(slots, turns, held):
+        """Take the next trial and start it on the lane's next slot; None when no trial is left
+        (or no slot). A slot that fails to start it is retired, the trial requeued or given up."""
+        while slots:
+            trial = take()
+            if trial is None:
+                return None
+            slot = slots[next(turns) % len(slots)]
+            try:
+                return begin(trial, slot, held)
+            except InfrastructureError as error:
+                result = slot_failed(slots, slot, trial, error)
+                if result is not None:
+                    finish(trial, result, os.path.join(tree.staging, trial.trial_id))
+        return None
+
+    def put_all_back(ahead):
+        while ahead:  # never released: they leave no result and run another time
+            begun = ahead.pop()
+            begun.started.cancel()
+            put_back(begun.trial)
+
+    def lane_worker(slots):
+        turns = itertools.count()
+        ahead = collections.deque()  # trials started early, in the order they are to run
+        try:
+            while True:
+                if not ahead:
+                    if overlap == BETWEEN:  # several prepare at once while none trains
+                        for _ in range(prepare_at_once):
+                            begun = start_next(slots, turns, held=True)
+                            if begun is None:
+                                break
+                            ahead.append(begun)
+                        _wait_until_ready(ahead, timeout if budget is None else budget.remaining())
+                    else:
+                        begun = start_next(slots, turns, held=False)
+                        if begun is not None:
+                            ahead.append(begun)
+                    if not ahead:
+                        break
+                current = ahead.popleft()
+                trial, slot = current.trial, current.slot
+                with state.lock:
+                    allowed = budget is None or budget.allows(kind_of(trial))
+                    limit = timeout if budget is None else min(timeout, budget.remaining())
+                if not allowed:  # started early, but the budget has run down since: not now
+                    current.started.cancel()
+                    put_back(trial)
+                    continue
+                current.started.release(limit)
+                if overlap == BESIDE and not ahead:  # the next one prepares while this one trains
+                    begun = start_next(slots, turns, held=True)
+                    if begun is not None:
+                        ahead.append(begun)
+                try:
+                    result = current.started.result()
+                except InfrastructureError as error:
+                    put_all_back(ahead)  # they may share the failed machine: they run again elsewhere
+                    result = slot_failed(slots, slot, trial, error)
+                    if result is None:
+                        continue
+                if _failed_for_lack_of_space(result):  # the disk's failure, not the trial's: not a result
+                    with state.lock:
+                        state.stop = True
+                    raise DiskFull(_disk_full_message(tree, state))
+                if limit < timeout and result["runner"].get("timed_out"):
+                    with state.lock:  # the budget ran out, not the trial's own time: not a result
+                        tree.clean_staging(trial.trial_id)
+                        pending.append(trial)
+                        say("%s stopped at the end of the time budget; not recorded" % trial.trial_id)
+                    continue
+                result["runner"]["concurrent_trials"] = concurrency(slot)
+                if overlap == BESIDE and ahead:  # it trained while the next one started beside it
+                    result["runner"]["next_started_early"] = True
+                if trial.trial_id in state.failures:
+                    result["runner"]["failed_attempts"] = state.failures[trial.trial_id]
+                finish(trial, result, current.staging)
+            if not slots:
+                with state.lock:
+                    state.lanes_without_slots += 1
+        finally:
+            put_all_back(ahead)
 
     if len(lanes) == 1:
         lane_worker(lanes[0])  # in this thread, so that Ctrl-C stops the trial at once
@@ -150,6 +247,22 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=(
         raise NoSlotsLeft("every slot failed with %d trials left; they are not lost: fix the hosts and "
                           "run `bench run --resume %s`" % (len(pending), tree.root))
     return state.written
+
+
+class Begun(NamedTuple):
+    """A trial started on a slot (held at its barrier until released, with overlap)."""
+    trial: object
+    slot: object
+    staging: str
+    started: StartedTrial
+
+
+def _wait_until_ready(ahead, limit):
+    """Until every trial of ``ahead`` waits at its barrier (or has ended), or ``limit`` seconds
+    have passed (one that hangs before its barrier then meets its own timeout)."""
+    deadline = time.monotonic() + max(0.0, limit)
+    while not all(begun.started.ready() for begun in ahead) and time.monotonic() < deadline:
+        time.sleep(READY_POLL_SECONDS)
 
 
 class _State(object):

@@ -1,21 +1,25 @@
-"""python -m bench.trial [--until-stdin-closes] SPEC.json RESULT.json  |  --probe  |  --probe-framework NAME
+"""python -m bench.trial [--until-stdin-closes [--held]] SPEC.json RESULT.json  |  --probe  |  --probe-framework NAME
 
 Exit status: 0 trial ok, 3 trial failed (its result is written), 2 unusable arguments or
 spec (no result), 4 stopped because the runner went away (no result). Any other status
 means the worker itself died; the host records that. ``--until-stdin-closes``: the runner
 holds the other end of stdin; when it closes, however the runner ended, the trial stops at
-once, so that no worker ever outlives its runner. ``--probe`` says what is installed
+once, so that no worker ever outlives its runner. ``--held`` (an overlapped start): after
+importing its framework and loading its data, the trial puts an empty file ``ready`` beside
+RESULT.json and waits for the runner to write to that pipe before it seeds or builds
+anything (bench.trial.lifeline). ``--probe`` says what is installed
 without importing it; ``--probe-framework`` imports one framework as a trial would and says
 what it sees (exit 3 with one line where it cannot).
 """
 
+import functools
 import json
 import os
 import sys
-import threading
 
 from bench.trial import installed, jsonfile
-from bench.trial.exits import EXIT_OK, EXIT_RUNNER_GONE, EXIT_TRIAL_FAILED, EXIT_USAGE
+from bench.trial.exits import EXIT_OK, EXIT_TRIAL_FAILED, EXIT_USAGE
+from bench.trial.lifeline import READY_FILE, Lifeline
 
 
 def probe():
@@ -52,34 +56,28 @@ def main(argv):
             sys.stderr.write("%s: %s\n" % (type(error).__name__, str(error).strip().splitlines()[0] if str(error).strip() else ""))
             return EXIT_TRIAL_FAILED
         return EXIT_OK
+    hold = None
     if argv[:1] == ["--until-stdin-closes"]:
         argv = argv[1:]
-        _stop_when_stdin_closes()
+        runner = Lifeline()
+        if argv[:1] == ["--held"] and len(argv) == 3:
+            argv = argv[1:]
+            ready = os.path.join(os.path.dirname(os.path.abspath(argv[1])), READY_FILE)
+            hold = functools.partial(runner.wait_for_release, ready)
     if len(argv) != 2:
-        sys.stderr.write("usage: python -m bench.trial [--until-stdin-closes] SPEC.json RESULT.json | --probe "
-                         "| --probe-framework NAME\n")
+        sys.stderr.write("usage: python -m bench.trial [--until-stdin-closes [--held]] SPEC.json RESULT.json "
+                         "| --probe | --probe-framework NAME\n")
         return EXIT_USAGE
     spec_path, result_path = argv
     from bench.trial import trial  # needs numpy; the probe above must not
     try:
         spec = jsonfile.read_json(spec_path)
-        result = trial.run(spec, output_dir=os.path.dirname(os.path.abspath(result_path)))
+        result = trial.run(spec, output_dir=os.path.dirname(os.path.abspath(result_path)), hold=hold)
     except (OSError, ValueError) as error:  # unreadable or malformed spec
         sys.stderr.write("error: %s\n" % error)
         return EXIT_USAGE
     jsonfile.write_json_atomic(result_path, result)
     return EXIT_OK if result["status"] == "ok" else EXIT_TRIAL_FAILED
-
-
-def _stop_when_stdin_closes():
-    def watch():
-        try:
-            while os.read(0, 4096):
-                pass
-        except OSError:
-            pass
-        os._exit(EXIT_RUNNER_GONE)  # now: no cleanup that could block, nothing half-written is kept
-    threading.Thread(target=watch, name="runner-watch", daemon=True).start()
 
 
 if __name__ == "__main__":

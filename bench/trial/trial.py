@@ -34,10 +34,13 @@ def check_spec(spec):
         raise SpecError("config %r needs %s seed" % (spec["config"], "no" if spec["config"] == "none" else "a"))
 
 
-def run(spec, output_dir=None):
+def run(spec, output_dir=None, hold=None):
     """Run the trial; never raises for a failure of the trial itself (that is a result).
 
-    With ``output_dir``, each run's final weights are saved there as weights-<run>.npz.
+    With ``output_dir``, each run's final weights are saved there as weights-<run>.npz. With
+    ``hold`` (an overlapped start), the trial calls it once its framework is imported and its
+    data loaded, and goes on when it returns (the seconds it waited): nothing before it seeds,
+    touches a device or builds a model, so a trial started early changes nothing it measures.
     """
     check_spec(spec)
     started = time.perf_counter()
@@ -45,6 +48,7 @@ def run(spec, output_dir=None):
     result.update(software=fingerprint.interpreter(), machine=fingerprint.machine(), started_at=_now())
     framework = None
     cache_before = cuda_cache.state()
+    held = 0.0
     try:
         config = spec["config"]
         mechanism = result["mechanism"]
@@ -53,19 +57,22 @@ def run(spec, output_dir=None):
         mechanism.extend(configurations.before_import(config, framework))
         keras = _timed(result, "import_seconds", framework.load)
         mechanism.extend(configurations.after_import(config, framework))
-        if spec.get("gpu") is not None and not framework.gpus():  # it would train on the CPU unseen
-            raise RuntimeError("GPU %s was asked for, but %s sees no GPU (a CPU-only build, or no driver)"
-                               % (spec["gpu"], spec["framework"]))
         chosen = (user_experiment.UserExperiment(spec["experiment"]) if spec.get("experiment") else
                   experiment.shipped(spec["model"]))  # loaded once: the in-process protocol builds twice
         x, y, result["dataset"] = _timed(result, "data_seconds", data.load, spec["dataset"],
                                          spec["samples"], keras, chosen)
+        if hold is not None:
+            held = result["timing"]["held_seconds"] = hold()
+            result["started_at"] = _now()  # the trial proper starts here; it was prepared before
+        if spec.get("gpu") is not None and not framework.gpus():  # it would train on the CPU unseen
+            raise RuntimeError("GPU %s was asked for, but %s sees no GPU (a CPU-only build, or no driver)"
+                               % (spec["gpu"], spec["framework"]))
         first_weights = None
         for index in range(PROTOCOL_RUNS[spec["protocol"]]):
             seeded = configurations.seed_before_model(config, framework, spec["seed"])
             if index == 0:
                 mechanism.extend(seeded)
-                before_model = time.perf_counter() - started
+                before_model = time.perf_counter() - started - held
             traced = spec.get("trace") and index == 0 and output_dir is not None
             record, final_weights = experiment.train(keras, x, y, spec, chosen,
                                                      os.path.join(output_dir, "trace") if traced else None)
@@ -91,7 +98,7 @@ def run(spec, output_dir=None):
         result["device"] = _device(framework.gpus(), result["machine"])
     result["environment"] = fingerprint.environment()
     result["cuda_cache"] = cuda_cache.record(cache_before, cuda_cache.state())
-    result["timing"]["worker_seconds"] = time.perf_counter() - started
+    result["timing"]["worker_seconds"] = time.perf_counter() - started - held  # its own work, not the wait
     result["finished_at"] = _now()
     return result
 
