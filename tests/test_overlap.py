@@ -96,6 +96,23 @@ def test_a_held_trial_waits_at_its_barrier_and_trains_only_once_released(tmp_pat
     assert "held_seconds" not in outcomes["plain"]["timing"]
 
 
+def test_a_held_trial_that_fails_before_its_barrier_is_an_error_row_not_a_broken_pipe(tmp_path, subset):
+    """It ends (its data cannot be read) before the runner releases it: the release meets a
+    closed pipe, and the trial's own result says what went wrong."""
+    worker = worker_source.copy_to(tmp_path / "worker")
+    spec = {"trial_id": "early-end", "config": "none", "protocol": "process", "seed": None, "framework": "tf.keras",
+            "model": "mlp", "epochs": 1, "samples": 100, "batch_size": 32, "validation_split": 0.2,
+            "dataset": dict(subset.spec, path=str(tmp_path / "missing.npz")), "target": "local", "repeat": 1}
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    trial = process.WorkerProcess(sys.executable, worker, spec, str(staging), {"backend": "local"}, held=True)
+    trial.process.wait(timeout=120)  # ended before its barrier
+    assert trial.ready()
+    trial.release(60)
+    result = trial.result()
+    assert result["status"] == "error" and "missing.npz" in result["error"]["message"]
+
+
 def test_a_held_trial_whose_runner_goes_away_stops_without_a_result(tmp_path, subset):
     worker = worker_source.copy_to(tmp_path / "worker")
     spec = {"trial_id": "gone", "config": "none", "protocol": "process", "seed": None, "framework": "tf.keras",

@@ -110,10 +110,9 @@ class WorkerProcess(StartedTrial):
         self.released = time.perf_counter()
         self.deadline = self.released + timeout
         if self.held:
-            try:  # one byte down the lifeline: go
-                self.process.stdin.write(b"\n")
-                self.process.stdin.flush()
-            except (BrokenPipeError, ValueError):  # it ended already (it failed to start): its result says why
+            try:  # one byte down the lifeline, unbuffered (nothing left to flush into a closed pipe): go
+                os.write(self.process.stdin.fileno(), b"\n")
+            except BrokenPipeError:  # it ended before its barrier (it failed): its result says why
                 pass
 
     def ready(self):
