@@ -17,7 +17,7 @@ from bench.console import say
 from bench.environments import datasets, machine, preconditions
 from bench.errors import UsageError, UserError
 from bench.results import archive, folder_plan
-from bench.runner import options, plan, work_queue
+from bench.runner import manifest, options, plan, work_queue
 from bench.runner.budget import Budget
 from bench.runner.tree import FolderBusy, ResultTree
 from bench.trial.result import FAILED
@@ -60,6 +60,9 @@ def run(arguments) -> Finished:
         tree = _take(out, fleet)
         if dataset.notice:
             say(f"note: {dataset.notice}")
+        preconditions.fits_data(arguments, dataset, lambda: fleet.probe_data(settings, dataset.spec, tree))
+        if settings.get("experiment"):  # every trial executes the folder's copy, whatever becomes of the file
+            settings["experiment"] = _frozen(tree, settings["experiment"])
         trials = plan.build(list(fleet.backends), configs, protocols, workloads)
         if arguments.retry_failed:
             again = tree.retire_failed([trial.trial_id for trial in trials])
@@ -68,8 +71,10 @@ def run(arguments) -> Finished:
         preconditions.writable(out, lambda: tree.write_plan({
             "settings": settings, "workloads": workloads, "dataset": dataset.spec,
             "trials": [t.trial_id for t in trials], "arguments": folder_plan.recorded(arguments),
+            "manifest": manifest.FILE,
             "backends": {target: [b.info for b in by_host.values()] for target, by_host in fleet.backends.items()}}))
         machine.tag(fleet.all(), machine.record(out, arguments.machine, fleet.all()))
+        tree.record(machine.FILE)
         _announce(fleet, arguments, trials, tree)
         on_result = archive.packer(out, arguments.archive) if arguments.archive else None
         if on_result:
@@ -84,7 +89,7 @@ def run(arguments) -> Finished:
             raise UserError(str(error)) from None
     finally:
         fleet.close()
-    loaded = results.load([out])
+    loaded = results.load([out]) if any(tree.done(trial.trial_id) for trial in trials) else []
     return Finished(tree, trials, loaded, _exit_status(trials, loaded, tree, arguments.budget))
 
 
@@ -102,7 +107,17 @@ def _take(out: Path, fleet) -> ResultTree:
     removed = sum(backend.remove_leftovers() for backend in fleet.all())
     if removed:
         say(f"removed {removed} trial container(s) left by an earlier run of {out}")
+    for file, why in tree.set_aside_damaged():
+        say(f"set aside {out / file} ({why}): kept in {tree.damaged}" +
+            (", and its trial runs again" if file.startswith("trials/") else ""))
     return tree
+
+
+def _frozen(tree: ResultTree, experiment: dict) -> dict:
+    try:
+        return tree.freeze_experiment(experiment)
+    except ValueError as changed:
+        raise UsageError(str(changed)) from None
 
 
 def _announce(fleet, arguments, trials, tree: ResultTree) -> None:
@@ -123,8 +138,12 @@ def _exit_status(trials, loaded: list[dict], tree: ResultTree, budget: float | N
             f"`bench run --retry-failed --resume {tree.root}` runs them again")
         return EXIT_TRIALS_FAILED
     if left and budget:
-        say(f"time budget spent: {len(left)} of {len(trials)} trials not run; run again with the same "
-            f"--out (or --resume {tree.root}) to continue")
+        if len(left) == len(trials):
+            say(f"time budget spent before any trial finished: none of the {len(trials)} trials ran; give a "
+                f"larger --budget, or run again with the same --out (or --resume {tree.root}) to continue")
+        else:
+            say(f"time budget spent: {len(left)} of {len(trials)} trials not run; run again with the same "
+                f"--out (or --resume {tree.root}) to continue")
         return EXIT_BUDGET_SPENT
     return EXIT_OK
 

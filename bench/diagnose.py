@@ -24,13 +24,21 @@ from bench.runner import options, plan, work_queue
 from bench.runner.budget import Budget
 from bench.runner.tree import FolderBusy, ResultTree
 from bench.trial import data as worker_data
-from bench.trial.jsonfile import read_json, write_json_atomic
+from bench.trial.jsonfile import write_json_atomic
 
 FOLDER = "diagnoses"
 
 
+class NothingToDiagnose(Exception):
+    """Every cell of a --from folder reproduced: there is no divergence to look for."""
+
+
 def run(arguments) -> list[dict]:
-    """Trace and compare; returns the diagnoses written now and before (one per pair)."""
+    """Trace and compare; returns the diagnoses written now and before (one per pair).
+    Raises NothingToDiagnose where a --from folder has no cell that failed to reproduce."""
+    if arguments.from_dir and arguments.out and Path(arguments.out) != Path(arguments.from_dir):
+        raise UsageError(f"--from {arguments.from_dir} writes its diagnoses into {arguments.from_dir}/{FOLDER}; "
+                         "leave --out out")
     out = Path(arguments.from_dir or arguments.out or "")
     if arguments.from_dir:
         _restore(arguments)
@@ -40,7 +48,7 @@ def run(arguments) -> list[dict]:
     except ValueError as problem:
         raise UsageError(str(problem)) from None
     if arguments.from_dir:
-        ran = (read_json(str(out / folder_plan.FILE)).get("settings") or {}).get("experiment") or {}
+        ran = (folder_plan.read(out / folder_plan.FILE, "--from").get("settings") or {}).get("experiment") or {}
         if folder_plan.experiment_identity(ran) != folder_plan.experiment_identity(settings.get("experiment") or {}):
             raise UsageError(f"--from {out} ran {folder_plan.experiment_identity(ran)}, and the file now is "
                              f"{folder_plan.experiment_identity(settings.get('experiment') or {})}: diagnose "
@@ -59,6 +67,8 @@ def run(arguments) -> list[dict]:
             preconditions.writable(out, tree.lock)
         except FolderBusy as busy:
             raise UserError(str(busy)) from None
+        if settings.get("experiment"):  # the traced trials run the folder's own copy of the file
+            settings["experiment"] = tree.freeze_experiment(settings["experiment"])
         trials = plan.build(list(fleet.backends), configs, {"process": 2 * arguments.pairs}, workloads)
         untraced = ResultTree(out / FOLDER / "untraced")
         say(f"{len(trials)} traced trials ({arguments.pairs} pair(s) per cell) into {tree.root}, and one "
@@ -100,11 +110,12 @@ def _compare_pairs(tree: ResultTree, trials, untraced_tree: Path, keep: bool) ->
             key = dict(zip(cells_module.KEY_FIELDS + ("config",), cells_module.key_of(a)))
             fit = [run["fit_seconds"] for result in (a, b) for run in result["runs"]]
             plain = untraced.get(cells_module.key_of(a))
-            write_json_atomic(str(target), {
+            write_json_atomic(str(target), traces.to_file({
                 "cell": key, "pair": [first.trial_id, second.trial_id], **diagnosis,
                 "traced_fit_seconds": fit,
                 "tracing_cost": statistics.median(fit) / plain if plain else None,
-                "untraced_fit_seconds_median": plain})
+                "untraced_fit_seconds_median": plain}))
+            tree.record(f"pairs/{name}.json")
             say(f"{name}: {views.divergence(diagnosis)}")
             if not keep:
                 for folder in folders:
@@ -112,6 +123,7 @@ def _compare_pairs(tree: ResultTree, trials, untraced_tree: Path, keep: bool) ->
     for folder in (Path(tree.root) / "weights", untraced_tree / "weights",  # final weights: compared already
                    *([] if keep else [Path(tree.root) / "traces"])):
         shutil.rmtree(folder, ignore_errors=True)
+    tree.record("traces")
 
 
 def _untraced_fit_seconds(folder: Path) -> dict[tuple, float]:
@@ -125,24 +137,35 @@ def _untraced_fit_seconds(folder: Path) -> dict[tuple, float]:
     return {key: statistics.median(values) for key, values in found.items()}
 
 
+# What a folder's trials were trained with: diagnosing other settings would trace other runs.
+TRAINED_WITH = ("epochs", "samples", "batch_size", "seed")
+
+
 def _restore(arguments) -> None:
     """--from DIR: the folder's experiment (settings, workloads, data) and, where its plan.json
     records them, where it ran (versions, interpreter, backend); --tf, --python and --configs
-    given here narrow or replace those."""
+    given here narrow or replace those; a training setting that contradicts the folder's is
+    refused (as run --resume refuses it)."""
     explicit = getattr(arguments, "explicit", set())
     plan_file = Path(arguments.from_dir) / folder_plan.FILE
     if not plan_file.exists():
         raise UsageError(f"--from {arguments.from_dir}: no {folder_plan.FILE} there; give a folder made by bench run")
-    recorded = read_json(str(plan_file))
-    settings, stored = recorded.get("settings", {}), recorded.get("arguments") or {}
-    for name in ("epochs", "samples", "batch_size", "seed"):
+    recorded = folder_plan.read(plan_file, "--from")
+    settings, stored = recorded.get("settings") or {}, recorded.get("arguments") or {}
+    contradicting = [f"--{name.replace('_', '-')} {getattr(arguments, name)} (the folder's trials ran with "
+                     f"{folder_plan.shown(settings.get(name))})" for name in TRAINED_WITH
+                     if name in explicit and getattr(arguments, name) != settings.get(name)]
+    if contradicting:
+        raise UsageError(f"--from {arguments.from_dir} diagnoses the runs of that folder; {'; '.join(contradicting)}: "
+                         "leave those flags out, or diagnose another plan with --out DIR")
+    for name in TRAINED_WITH:
         if name in settings and name not in explicit:
             setattr(arguments, name, settings[name])
     workloads = recorded.get("workloads") or [[settings.get("framework", "tf.keras"), settings.get("model", "mlp")]]
     if "framework" not in explicit:
         arguments.framework = sorted({framework for framework, _ in workloads})
-    if "experiment" in settings and "experiment" not in explicit:
-        arguments.experiment = settings["experiment"]["path"]  # the same file: its content is checked by sha256
+    if "experiment" in settings and "experiment" not in explicit:  # what ran: the folder's own copy
+        arguments.experiment = str(folder_plan.frozen_experiment(Path(arguments.from_dir), settings["experiment"]))
     elif "model" not in explicit and "experiment" not in explicit:
         arguments.model = sorted({model for _, model in workloads})
     dataset = recorded.get("dataset") or {}
@@ -172,5 +195,6 @@ def _mismatching_configs(folder: Path, arguments) -> list[str]:
              if cell.protocol == "process" and cell.verdict == "mismatch"]
     chosen = [config for config in arguments.configs if config in found]
     if not chosen:
-        raise UserError(f"{folder}: no cell there failed to reproduce; name --configs to diagnose some anyway")
+        raise NothingToDiagnose(f"{folder}: no cell there is a mismatch, so there is no divergence to find; "
+                                "name --configs to trace some anyway")
     return chosen

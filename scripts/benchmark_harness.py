@@ -116,9 +116,10 @@ def main() -> int:
         "local": local,
     }
     if arguments.backend == "docker":
-        from bench.backends import docker_backend, hosts, images
+        from bench.backends import docker_backend, images
+        from bench.backends.hosts import connect  # (this script's own hosts() is the hosts measurement)
         version = catalog.lookup(arguments.tf)
-        host = hosts.connect(None)
+        host = connect(None)
         image = images.ensure(host, version, arguments.variant)
         container = measure(lambda work: docker_backend.DockerBackend(host, image, dataset),
                             f"tf{version.minor}-{arguments.variant}", arguments.repeats, settings, dataset)

@@ -53,7 +53,7 @@ def test_every_problem_is_listed(tmp_path):
 def keras3_tree(tmp_path, backend, change=None):
     """The golden tree as Keras 3 on a backend would record it (no such trials are committed):
     its full trials carry that backend's switches, in the environment too."""
-    from bench.results import upgrade
+    from bench.trial import upgrade
     from bench.trial import controls
     switches = {
         "jax": ([controls.environment("determinism", "XLA_FLAGS", "--xla_gpu_deterministic_ops=true")], [],
@@ -120,7 +120,7 @@ def test_a_determinism_switch_under_seeds_is_a_problem(tmp_path):
 
 def test_schema_1_files_are_read_through_the_upgrade_and_odd_lines_refused(tmp_path):
     from bench import results
-    from bench.results import upgrade
+    from bench.trial import upgrade
     [result] = results.load([GOLDEN / "trials" / "local--process--full--r01.json"])
     assert json.loads((GOLDEN / "trials" / "local--process--full--r01.json").read_text())["schema_version"] == 1
     assert [entry["text"] for entry in result["mechanism"]] == [

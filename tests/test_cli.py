@@ -11,7 +11,7 @@ from tests.conftest import bench
     (["run", "--repeats", "1"], "--repeats must be at least 2"),
     (["run", "--repeats", "two"], "'two' is not a whole number"),
     (["run", "--epochs", "0"], "'0' must be at least 1"),
-    (["run", "--timeout", "-1"], "must be positive"),
+    (["run", "--timeout", "-1"], "must be a positive, finite number of seconds"),
     (["run", "--dataset", "cifar"], "invalid choice: 'cifar'"),
     (["run", "--data", "/nonexistent/mnist.npz"], "--data /nonexistent/mnist.npz: no such file"),
     (["run", "--python", "/nonexistent/python"], "--python /nonexistent/python: no such executable"),

@@ -63,3 +63,21 @@ def test_a_nondeterministic_forward_pass_is_found_as_forward(tmp_path, where):
     assert (found["phase"], found["epoch"], found["step_in_epoch"]) == ("forward", 1, 1)
     assert found["loss_difference"] > 0 and found["variables"] == []
 
+
+
+@pytest.mark.parametrize("where", ["newest", "oldest", "keras3-jax"])
+def test_a_lazily_built_model_is_compared_from_its_initial_variables(tmp_path, where):
+    """No input shape: no variable exists before the first batch. The traced trials build the
+    model on it first (inference mode) and compare from there: none parts at initialization,
+    naming its variables; and that early build draws what the lazy one does (the traced seeds
+    trials end with the same weights as the untraced one beside them)."""
+    done = bench("diagnose", *stack(where), "--experiment", EXPERIMENTS / "lazy_loss_only.py",
+                 "--configs", "none,seeds", "--out", tmp_path, "--format", "json", timeout=900)
+    found = {config: d for (_, config), d in diagnoses(done).items()}
+    assert found["none"]["phase"] == "initialization" and found["none"]["built_before_fit"] is True
+    assert found["none"]["variables"] and all(v["max_abs_diff"] > 0 for v in found["none"]["variables"]
+                                              if v["name"].endswith("kernel"))
+    assert found["seeds"]["phase"] == "none"
+    seeds = [result for result in results.load([tmp_path / "diagnoses"])  # the untraced trials are under it
+             if result["spec"]["config"] == "seeds"]
+    assert len(seeds) == 3 and len({result["runs"][0]["weights_sha256"] for result in seeds}) == 1

@@ -95,9 +95,17 @@ def test_an_experiment_file_runs_in_containers_mounted_read_only(docker_engine, 
                  "--configs", "seeds", "--samples", "300", "--epochs", "1", "--out", tmp_path, "--format", "json")
     [cell] = json.loads(done.stdout)
     assert cell["verdict"] == "match" and cell["model"].startswith("augmentation.py@")
+    frozen = next((tmp_path / "experiment").glob("*/augmentation.py"))  # the folder's copy is what is mounted
     for result in results.load([tmp_path]):
         assert result["spec"]["experiment"]["path"] == "/experiment/augmentation.py"
-        assert result["runner"]["backend"] == "docker"
+        assert result["experiment_executed"] == {"path": "/experiment/augmentation.py",
+                                                 "sha256": frozen.parent.name}
+        assert result["runner"]["backend"] == "docker" and result["runner"]["read_only_root"] is True
+    # --samples beyond what load_data returns: counted in a container of the image, refused before any trial
+    refused = bench("run", "--backend", "docker", "--tf", "2.21", "--variant", "cpu", "--experiment", example,
+                    "--samples", "10000000", "--out", tmp_path / "refused", check=False)
+    assert refused.returncode == 2 and "training examples; ask for" in refused.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "refused" / "trials").exists()
 
 
 def test_compose_file_with_an_experiment_is_valid(tmp_path):
@@ -285,6 +293,10 @@ def test_trial_containers_are_sealed(container_run, docker_engine, subset, tmp_p
         assert config["OpenStdin"] and config["StdinOnce"]
         assert config["Cmd"][0] == "--until-stdin-closes"
         assert config["Labels"]["io.repro-bench.folder"] == str(tmp_path.resolve())
+        # a read-only root with scratch in memory, and a memory limit by default
+        assert host_config["ReadonlyRootfs"] is True and set(host_config["Tmpfs"]) == {"/tmp", "/home/bench/.keras"}
+        expected = int(host.memory_bytes * docker_backend.DEFAULT_MEMORY_SHARE) // 2**20 * 2**20
+        assert host_config["Memory"] == expected and backend.info["memory_limit"] == f"{expected // 2**20}m"
     finally:
         container.remove(force=True)
     staging = tmp_path / "staging"

@@ -99,7 +99,8 @@ USER_FAILURES = {
     "raises": ("def load_data(keras):\n    return helper()\n\ndef helper():\n    raise KeyError('no such column')\n\n"
                "def build_model(keras):\n    pass\n", ["KeyError", "no such column", "exp.py\", line 5, in helper"]),
     "wrong data": ("def load_data(keras):\n    return [1, 2, 3]\n\ndef build_model(keras):\n    pass\n",
-                   ["load_data(keras) must return (x, y), two NumPy arrays; it returned a list"]),
+                   ["load_data(keras) must return (x, y), two NumPy arrays (or, for several inputs or outputs, lists or "
+                    "dicts of them); it returned a list"]),
     "wrong model": ("import numpy\n\ndef load_data(keras):\n    return numpy.zeros((400, 4)), numpy.zeros(400)\n\n"
                     "def build_model(keras):\n    return 'model'\n",
                     ["build_model(keras) must return a compiled Keras model; it returned a str"]),

@@ -245,7 +245,8 @@ def mnist_like(path, **arrays):
     (lambda path: mnist_like(path, y_train=numpy.arange(20) + 5), "labels outside 0-9"),
     (lambda path: mnist_like(path, x_train=numpy.array([{"a": 1}] * 20, dtype=object)),
      "it holds Python objects, not plain arrays"),
-    (lambda path: path.mkdir(), "no such file"),
+    (lambda path: path.mkdir(), "is a folder"),
+    (lambda path: None, "no such file"),
 ])
 def test_a_bad_data_file_is_one_line(tmp_path, make, phrase):
     path = tmp_path / "mine.npz"
@@ -260,10 +261,12 @@ def test_a_bad_data_file_is_one_line(tmp_path, make, phrase):
     (lambda d: d["spec"].update(epochs="3"), "spec.epochs is missing or not a whole number"),
     (lambda d: d["spec"].update(config=["seeds"]), "spec.config is missing or not text"),
     (lambda d: d.update(runs={"history": {}}), "runs is not a list"),
-    (lambda d: d["runs"][0].update(history={"loss": ["0.1"]}), "runs[0].history is not an object of lists of numbers"),
-    (lambda d: d["runs"][0].update(fit_seconds=None), "runs[0].fit_seconds is not a number"),
+    (lambda d: d["runs"][0].update(history={"loss": ["0.1"]}), "runs[0].history.loss holds '0.1', which is not a number"),
+    (lambda d: d["runs"][0].update(history={"loss": 0.1}), "runs[0].history is not an object of lists of numbers"),
+    (lambda d: d["runs"][0].update(fit_seconds=None), "runs[0].fit_seconds is not a duration"),
+    (lambda d: d["runs"][0].update(fit_seconds=-5), "runs[0].fit_seconds is not a duration"),
     (lambda d: d.update(device="GPU"), "device is not an object"),
-    (lambda d: d.update(timing={"import_seconds": "fast"}), "timing holds something other than numbers"),
+    (lambda d: d.update(timing={"import_seconds": "fast"}), "timing holds something other than durations"),
     (lambda d: d.update(status="ok", error="none"), "an ok trial has an error"),
     (lambda d: d.update(mechanism=[{"role": "seed"}]), "mechanism[0] is not an entry"),
     (lambda d: d.update(mechanism=[7]), "mechanism[0] is not an entry"),
@@ -271,7 +274,7 @@ def test_a_bad_data_file_is_one_line(tmp_path, make, phrase):
     (lambda d: d.update(spec=None), "spec is not an object"),
 ])
 def test_a_trial_file_with_wrong_types_is_named_in_report_and_check(tmp_path, change, phrase):
-    from bench.results import upgrade
+    from bench.trial import upgrade
     tree = tmp_path / "tree"
     shutil.copytree(REPO / "tests" / "fixtures" / "golden-run", tree)
     path = tree / "trials" / "local--process--seeds--r01.json"
@@ -333,8 +336,12 @@ def test_a_full_disk_mid_run_keeps_every_finished_trial_and_the_run_resumes(tmpf
 
 
 def test_an_unwritable_report_output_is_one_line(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    done = bench("report", REPO / "tests" / "fixtures" / "golden-run", "--output", tmp_path / "a-file" / "table.md",
+                 check=False)
+    assert_one_line_error(done, 1, "a-file")
     done = bench("report", REPO / "tests" / "fixtures" / "golden-run", "--output", tmp_path, check=False)
-    assert_one_line_error(done, 1, "Is a directory")
+    assert_one_line_error(done, 2, "is a folder; give a file name")
 
 
 # Failures and exit statuses ----------------------------------------------------------------------

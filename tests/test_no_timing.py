@@ -27,7 +27,8 @@ def test_side_by_side_gives_the_serial_verdicts_and_digests_and_no_times(tmp_pat
     assert any(result["runner"].get("overlapped") for result in side_results)  # by default for verdicts only
     for result in side_results:
         assert result["runner"]["concurrent_trials"] == 2 and result["spec"]["timed"] is False
-        assert result["environment"]["TF_NUM_INTRAOP_THREADS"] == str(result["spec"]["threads"])
+        # the same computation as serial: no thread count of its own (it changes weights on some CPUs)
+        assert result["environment"].get("TF_NUM_INTRAOP_THREADS") is None and "threads" not in result["spec"]
 
 
 def test_jobs_without_no_timing_is_refused(tmp_path):

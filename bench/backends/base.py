@@ -33,6 +33,13 @@ class Backend(ABC):
         start while another trial trains (an overlapped start). By default nothing starts early."""
         return Deferred(self.execute, spec, staging, slot)
 
+    def probe_data(self, spec: dict, staging: str) -> dict:
+        """Load the data of trial ``spec`` as its trial would (framework imported, an experiment
+        file's load_data called), with ``staging`` as scratch; returns what bench.trial
+        --probe-data says (train_examples, arrays_sha256, shapes). UserError, one line, where
+        loading fails."""
+        raise NotImplementedError
+
     def remove_leftovers(self) -> int:
         """Remove what an earlier runner of the same results folder left behind (its runner was
         killed before it could); returns how many. Nothing, unless the backend leaves things."""

@@ -43,6 +43,8 @@ x-trials: &trials
   cap_drop: [ALL]
   security_opt: [no-new-privileges:true]
   pids_limit: %(pids_limit)d
+  read_only: true
+  tmpfs:%(tmpfs)s
   user: ${BENCH_USER:-1000:1000}
   entrypoint: [python3, -m, bench.runner.batch]
   volumes:
@@ -70,7 +72,8 @@ services:
     command: [data, --out, /data]
     volumes:
       - dataset:/data
-""" % {"data_dir": images.CONTAINER_DATA_DIR, "pids_limit": images.TRIAL_PIDS_LIMIT}
+""" % {"data_dir": images.CONTAINER_DATA_DIR, "pids_limit": images.TRIAL_PIDS_LIMIT,
+       "tmpfs": "".join(f"\n    - {path}:{options}" for path, options in images.TRIAL_TMPFS.items())}
 
 FOOTER = """
 secrets:
@@ -116,6 +119,7 @@ def _trial_service(version: Version, profile: str, after: str, experiment: str |
         cache = images.CONTAINER_CUDA_CACHE_DIR
         cuda = (f"\n      CUDA_CACHE_PATH: {cache}\n      CUDA_CACHE_MAXSIZE: \"{cuda_cache.MAXSIZE}\"")
         mounts.append(f"{_cache_volume(version.minor)}:{cache}")
+    keras = "".join(f"\n      {name}: {value}" for name, value in images.TRIAL_ENVIRONMENT.items())
     data = f"--dataset-spec, {DATA_SPEC}"
     overlap = " --overlap, beside," if profile == "gpu" else " --overlap, between,"  # as bench run's auto
     if experiment:
@@ -137,7 +141,7 @@ def _trial_service(version: Version, profile: str, after: str, experiment: str |
         VARIANT: "{arguments['VARIANT']}"
     image: {images.image_name(version, profile)}
     environment:
-      BENCH_IMAGE: {images.image_name(version, profile)}{cuda}{volumes}
+      BENCH_IMAGE: {images.image_name(version, profile)}{keras}{cuda}{volumes}
     command: [--out, {_results(profile, experiment)}, --target, {target}, {data},{overlap}
               --repeats, "${{BENCH_REPEATS:-5}}", --epochs, "${{BENCH_EPOCHS:-3}}"]
     depends_on:

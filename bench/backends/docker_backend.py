@@ -3,7 +3,10 @@
 The container gets the config's environment, no network, the trial's folder and the data
 through bind mounts, one GPU by id (device_requests) and a persistent CUDA JIT cache (a
 named volume per image, GPU model and driver) when asked, and a timeout after which it is
-killed. Exit codes, OOM kills, start failures and timeouts become result rows.
+killed. Its root file system is read-only (scratch space in memory: /tmp and Keras' folder)
+and its memory is limited (--memory, by default DEFAULT_MEMORY_SHARE of the engine's), so a
+runaway trial is an OutOfMemory row, not a host in trouble. Exit codes, OOM kills, start
+failures and timeouts become result rows.
 """
 
 import contextlib
@@ -24,7 +27,7 @@ from bench.backends.hosts import Host
 from bench.environments.datasets import Dataset
 from bench.errors import UserError, first_line
 from bench.runner import outcomes
-from bench.runner.process import thread_environment
+from bench.runner.process import PROBE_SECONDS, probed
 from bench.runner.started import StartedTrial
 from bench.runner.work_queue import InfrastructureError
 from bench.trial import cuda_cache, gpus
@@ -37,7 +40,11 @@ EXPERIMENT_DIR = "/experiment"  # an experiment file, mounted read-only
 KILLED_FROM_OUTSIDE = (128 + 15, 128 + 9)
 # The image's unprivileged user (Dockerfile), and what a trial container may never do.
 IMAGE_USER = (1000, 1000)
-SEALED = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges"], "pids_limit": images.TRIAL_PIDS_LIMIT}
+SEALED = {"cap_drop": ["ALL"], "security_opt": ["no-new-privileges"], "pids_limit": images.TRIAL_PIDS_LIMIT,
+          "read_only": True, "tmpfs": images.TRIAL_TMPFS}
+# Without --memory a trial may take this share of the engine's memory (the rest stays for the
+# engine, the runner and the system).
+DEFAULT_MEMORY_SHARE = 0.9
 TRIAL_LABEL, FOLDER_LABEL = "io.repro-bench.trial", "io.repro-bench.folder"
 
 
@@ -53,7 +60,9 @@ class DockerBackend(Backend):
     def __init__(self, host: Host, image: images.WorkerImage, dataset: Dataset,
                  memory: str | None = None, gpus: dict[str, dict] | None = None, inherit: list[str] = (),
                  folder: Path | None = None):
-        self.host, self.client, self.image, self.memory = host, host.client, image, memory
+        self.host, self.client, self.image = host, host.client, image
+        self.memory = memory or (f"{int(host.memory_bytes * DEFAULT_MEMORY_SHARE) // 2**20}m"
+                                 if host.memory_bytes else None)
         self.gpus = gpus or {}  # slot (GPU index or UUID) -> what nvidia-smi says of it
         self.inherit = {name: os.environ[name] for name in inherit if name in os.environ}
         self.folder = str(Path(folder).resolve()) if folder else None
@@ -63,7 +72,9 @@ class DockerBackend(Backend):
                      "engine_name": host.name, "engine_id": host.engine_id,
                      "engine_version": host.engine_version, "python_version": found["python"],
                      "tensorflow": found["tensorflow"], **image.describe(),
-                     "device": {"kind": "cpu", "name": found.get("cpu_model") or "?"}}
+                     "device": {"kind": "cpu", "name": found.get("cpu_model") or "?"},
+                     "memory_limit": self.memory, "memory_limit_from": "--memory" if memory else
+                     f"default: {DEFAULT_MEMORY_SHARE:.0%} of the engine's memory", "read_only_root": True}
 
     def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
         trial = self.start(spec, staging, slot, held=False)
@@ -82,7 +93,7 @@ class DockerBackend(Backend):
         On a GPU slot: that GPU alone, and a persistent CUDA JIT cache for this image, GPU
         model and driver (a named volume), so the PTX that builds without kernels for this
         GPU compile at start-up is compiled by the first trial only."""
-        environment = dict(self.inherit, **ENVIRONMENT[spec["config"]], **thread_environment(spec))
+        environment = dict(self.inherit, **ENVIRONMENT[spec["config"]], **images.TRIAL_ENVIRONMENT)
         volumes = {staging: {"bind": TRIAL_DIR, "mode": "rw"}, **self.dataset_mount, **(experiment_mount or {})}
         device_requests = None
         if slot is not None:
@@ -97,6 +108,22 @@ class DockerBackend(Backend):
                 "stdin_open": True,  # the runner holds it: when the runner ends, so does the trial
                 "user": _container_user(), "environment": environment, "network_mode": "none", "volumes": volumes,
                 "device_requests": device_requests, "mem_limit": self.memory, "labels": labels, **SEALED}
+
+    def probe_data(self, spec: dict, staging: str) -> dict:
+        experiment_mount, spec = container_experiment(dict(spec, dataset=self.dataset_spec))
+        staging = os.path.abspath(staging)
+        Path(staging, "spec.json").write_text(json.dumps(spec))
+        _hand_over(staging)
+        options = self.container_options(spec, staging, None, experiment_mount)
+        options.update(command=["--probe-data", f"{TRIAL_DIR}/spec.json"], stdin_open=False)
+        container = self.client.containers.create(**options)
+        try:
+            container.start()
+            exit_code = container.wait(timeout=PROBE_SECONDS)["StatusCode"]
+            output, errors = (container.logs(stdout=out, stderr=not out).decode("utf-8", "replace") for out in (True, False))
+        finally:
+            container.remove(force=True)
+        return probed(exit_code, output, errors)
 
     def remove_leftovers(self) -> int:
         """Remove this folder's trial containers that an earlier runner left (it was killed

@@ -36,6 +36,16 @@ class Fleet:
         host, gpu = slot
         return self.backends[spec["target"]][host].start(spec, staging, gpu, held)
 
+    def probe_data(self, settings: dict, dataset_spec: dict, tree) -> dict:
+        """Load the plan's data once, as its trials will, on the first target (see Backend)."""
+        backend = next(iter(next(iter(self.backends.values())).values()))
+        spec = dict(settings, dataset=dataset_spec, trial_id="data-check", protocol="process", config="none",
+                    seed=None, repeat=0)
+        try:
+            return backend.probe_data(spec, tree.staging_for(spec["trial_id"]))
+        finally:
+            tree.clean_staging()
+
     def concurrency(self, slot: Slot) -> int:
         return self.per_machine[slot[0]]
 

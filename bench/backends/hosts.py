@@ -22,6 +22,7 @@ class Host:
     name: str                  # the engine's host name
     engine_id: str
     engine_version: str | None
+    memory_bytes: int | None = None  # the engine's machine, as it says
 
     def environment(self) -> dict[str, str]:
         """For Docker CLI calls (builds, image copies) aimed at this engine."""
@@ -46,7 +47,8 @@ def connect(given: str | None) -> Host:
         raise UserError(f"cannot reach a Docker engine at {given or base_url} "
                         f"({first_line(error, 'no answer', 200)}); start one or "
                         "set --host / DOCKER_HOST, or run without Docker: --backend local") from None
-    return Host(given, base_url, client, engine.get("Name", "?"), engine.get("ID", "?"), version)
+    return Host(given, base_url, client, engine.get("Name", "?"), engine.get("ID", "?"), version,
+                engine.get("MemTotal"))
 
 
 def resolve(given: str | None) -> str:

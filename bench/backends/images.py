@@ -41,6 +41,11 @@ CONTAINER_CUDA_CACHE_DIR = "/home/bench/.nv/ComputeCache"
 # Processes and threads a trial container may hold: TF, jax and torch start hundreds of
 # threads on a large machine; a runaway one stops here.
 TRIAL_PIDS_LIMIT = 4096
+# A trial container's root file system is read-only; these are its scratch space, in memory
+# (counted in its memory limit). Keras writes its config and finds MNIST under KERAS_HOME,
+# which must be writable or Keras falls back to /tmp/.keras, where MNIST is not mounted.
+TRIAL_TMPFS = {"/tmp": "rw,nosuid,nodev,mode=1777,size=1g", "/home/bench/.keras": "rw,nosuid,nodev,mode=1777,size=64m"}
+TRIAL_ENVIRONMENT = {"KERAS_HOME": "/home/bench/.keras", "TMPDIR": "/tmp"}
 BUILD_LOG_LINES = 25
 
 

@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from bench.backends import worker_source
@@ -25,9 +24,8 @@ class LocalBackend(Backend):
         if resolved is None:
             raise UsageError(f"--python {python}: no such executable; give the path of a Python with TensorFlow")
         self.python = resolved
-        # The worker side as this run found it, outside the results folder; gone with the run.
-        self._scratch = tempfile.TemporaryDirectory(prefix="repro-bench-worker-")
-        self.worker_path = worker_source.copy_to(Path(self._scratch.name))
+        # The worker side as this run found it, outside the results folder (by its digest).
+        self.worker_path = worker_source.in_cache()
         # Packages beside the interpreter's own (pip install --target), after the worker.
         self.environment = {"PYTHONPATH": os.pathsep.join([str(self.worker_path), pythonpath])} if pythonpath else {}
         self.probe = probe(self.python, self.worker_path, self.environment)
@@ -59,8 +57,15 @@ class LocalBackend(Backend):
         return process.WorkerProcess(self.python, self.worker_path, dict(spec, gpu=slot), staging, info, environment,
                                      self.inherit, held)
 
-    def close(self) -> None:
-        self._scratch.cleanup()
+    def probe_data(self, spec: dict, staging: str) -> dict:
+        spec_path = os.path.join(staging, "spec.json")
+        with open(spec_path, "w") as stream:
+            json.dump(spec, stream)
+        environment = dict(process.trial_environment("none", self.worker_path), **self.environment,
+                           **process.scratch_environment(staging))
+        done = subprocess.run([self.python, "-m", "bench.trial", "--probe-data", spec_path], env=environment,
+                              capture_output=True, text=True, timeout=process.PROBE_SECONDS)
+        return process.probed(done.returncode, done.stdout, done.stderr)
 
     def cuda_cache_folder(self, described: dict) -> Path:
         """One cache per interpreter, GPU model and driver: what the driver compiled for one

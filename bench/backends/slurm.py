@@ -25,7 +25,9 @@ from pathlib import Path
 from bench.environments import catalog
 from bench.errors import UsageError, UserError
 from bench.runner import plan
+from bench.results import folder_plan
 from bench.runner.tree import ResultTree
+from bench.trial import result_file
 from bench.trial.jsonfile import read_json, write_json_atomic
 
 GPU_TYPES_AS = ("gres", "partition", "constraint")
@@ -47,12 +49,26 @@ class Shard:
         return Path(root) / "shards" / self.name
 
     def complete(self, root: Path) -> bool:
-        """Every trial its folder's plan lists has a result (None planned yet: not complete)."""
-        plan_file = self.folder(root) / "plan.json"
-        if not plan_file.exists():
-            return False
-        tree = ResultTree(self.folder(root))
-        return all(tree.done(trial) for trial in read_json(str(plan_file))["trials"])
+        """Every trial its folder's plan lists has a valid result (None planned yet, or a
+        damaged plan: not complete)."""
+        planned, done, _ = progress(self.folder(root))
+        return bool(planned) and done == len(planned)
+
+
+def progress(folder: Path) -> tuple[list[str], int, int]:
+    """A shard folder's planned trials, how many have a valid result, and how many a damaged
+    one (which its next run sets aside and runs again)."""
+    plan = folder_plan.plans_of(folder)
+    planned = plan[0].get("trials", []) if plan and (folder / folder_plan.FILE).exists() else []
+    tree, done, damaged = ResultTree(folder), 0, 0
+    for trial in planned:
+        if tree.done(trial):
+            try:
+                result_file.read(tree.path_for(trial))
+                done += 1
+            except (ValueError, OSError):
+                damaged += 1
+    return planned, done, damaged
 
 
 def shards(arguments, configs: list[str], protocols: dict[str, int], workloads: list) -> list[Shard]:
@@ -215,7 +231,25 @@ def gpu_types_on_cluster() -> dict[str, str]:
     return {name: ",".join(sorted(partitions)) for name, partitions in found.items()}
 
 
+# A GPU type becomes part of a shard's folder name and of an #SBATCH line: names only.
+GPU_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def check_gpu_type_names(names: list[str] | None) -> None:
+    """--gpu-types: each a plain name, none twice (before anything is written)."""
+    if names is None:
+        return
+    if not names:
+        raise UsageError("--gpu-types needs at least one name, e.g. --gpu-types a100,h100")
+    bad = [name for name in names if not GPU_TYPE.match(name)]
+    if bad:
+        raise UsageError(f"--gpu-types {bad[0]!r}: not a GPU type name (letters, digits, '.', '_' and '-')")
+    if len(set(names)) < len(names):
+        raise UsageError(f"--gpu-types names a type twice: {','.join(names)}")
+
+
 def check_gpu_types(arguments) -> None:
+    check_gpu_type_names(arguments.gpu_types)
     if not arguments.gpu_types or arguments.gpu_types_as != "gres":
         return
     known = gpu_types_on_cluster()
@@ -271,24 +305,28 @@ def status(root: Path) -> list[dict]:
     path = Path(root) / "slurm" / SUBMISSIONS
     if not path.exists():
         raise UsageError(f"{root}: no Slurm submission recorded there ({path}); submit with `bench slurm --out {root}`")
-    submissions = read_json(str(path))
+    try:
+        submissions = read_json(str(path))
+        arrays = [(array["job"], array["tasks"], array.get("gpu_type"))
+                  for submission in submissions for array in submission["arrays"]]
+        names = sorted({name for submission in submissions for name in submission["shards"]})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise UserError(f"{path} cannot be read as a record of submissions (damaged or edited); "
+                        f"submit again with `bench slurm --out {root}` (finished shards are kept)") from None
     latest = {}
-    for submission in submissions:  # the latest array task of each shard
-        for array in submission["arrays"]:
-            for index, name in array["tasks"].items():
-                latest[name] = (array["job"], index, array.get("gpu_type"))
+    for job, tasks, gpu_type in arrays:  # the latest array task of each shard
+        for index, name in tasks.items():
+            latest[name] = (job, index, gpu_type)
     states = _job_states({job for job, _, _ in latest.values()})
     rows = []
-    for name in sorted({name for submission in submissions for name in submission["shards"]}):
-        folder = Path(root) / "shards" / name
-        planned = read_json(str(folder / "plan.json"))["trials"] if (folder / "plan.json").exists() else []
-        tree = ResultTree(folder)
-        done = sum(tree.done(trial) for trial in planned)
+    for name in names:
+        planned, done, damaged = progress(Path(root) / "shards" / name)
         job, index, gpu_type = latest.get(name, (None, None, None))
         state = states.get(f"{job}_{index}")
         if planned and done == len(planned):
             state = "done"
-        rows.append({"shard": name, "gpu_type": gpu_type, "trials": f"{done}/{len(planned) or '?'}",
+        trials = f"{done}/{len(planned) or '?'}" + (f" ({damaged} damaged)" if damaged else "")
+        rows.append({"shard": name, "gpu_type": gpu_type, "trials": trials,
                      "job": f"{job}_{index}" if job else "-", "state": (state or "not in the queue").lower()})
     return rows
 

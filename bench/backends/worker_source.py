@@ -6,8 +6,12 @@ interpreter (perhaps Python 3.6 in another virtual environment) never sees the h
 """
 
 import hashlib
+import os
 import shutil
+import tempfile
 from pathlib import Path
+
+from bench.environments import cache
 
 PACKAGE = Path(__file__).resolve().parent.parent
 WORKER_PACKAGES = ("trial", "trial/experiments", "runner")
@@ -34,4 +38,20 @@ def copy_to(folder: Path) -> Path:
         target = folder / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PACKAGE.parent / relative, target)
+    return folder
+
+
+def in_cache() -> Path:
+    """The worker side in the suite's cache, one folder per digest (made once, atomically):
+    what a trial process imports. Never a temporary folder, which a runner killed outright
+    would leave behind."""
+    folder = cache.home() / "worker" / digest()[:16]
+    if not folder.is_dir():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
+        copy_to(building)
+        try:
+            os.rename(building, folder)
+        except OSError:  # another run made it first: theirs is the same
+            shutil.rmtree(building, ignore_errors=True)
     return folder

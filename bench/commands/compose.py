@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from bench.backends import compose_file
+from bench.commands import option_groups
 from bench.environments import catalog
 from bench.errors import UsageError
 from bench.trial import user_experiment
@@ -24,7 +25,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--experiment", metavar="FILE.py",
                         help="run this experiment file (mounted read-only, with its own load_data) instead "
                              "of the article's model; results in compose-<profile>-<file name>")
-    parser.add_argument("--output", type=Path, metavar="FILE", help="write here instead of printing")
+    parser.add_argument("--output", type=option_groups.output_file, metavar="FILE", help="write here instead of printing")
 
 
 def main(arguments) -> int:

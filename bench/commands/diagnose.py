@@ -40,6 +40,10 @@ def add_arguments(parser) -> None:
 
 
 def main(arguments) -> int:
-    found = diagnose.run(arguments)
+    try:
+        found = diagnose.run(arguments)
+    except diagnose.NothingToDiagnose as nothing:  # an answer, not a failure
+        print(nothing)
+        return 0
     print(tables.render(views.diagnoses_table(found), arguments.format), end="")
     return 0

@@ -3,11 +3,19 @@ calls the groups it needs, so names, defaults and help texts cannot drift apart.
 own options (configs, repeats, epochs, ...) live with the plan (bench.runner.options), since
 the in-container batch reads them too."""
 
+import argparse
 import sys
 from pathlib import Path
 
 from bench.environments import catalog, datasets
 from bench.runner import options
+
+
+def output_file(text: str) -> Path:
+    """A file to write (--output): a folder there is refused, before anything is written."""
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name, e.g. {Path(text) / 'table.md'}")
+    return Path(text)
 
 
 def dataset(parser) -> None:

@@ -19,6 +19,9 @@ def add_arguments(parser) -> None:
     options.add_framework_argument(parser)
     option_groups.gpus(parser)
     option_groups.dataset(parser)
+    parser.add_argument("--experiment", metavar="FILE.py",
+                        help="your experiment file: checked as bench run checks it, and its load_data(keras) run "
+                             "once in the trial interpreter (with the first --framework)")
     parser.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                         help="where results will go (its free disk is checked; default: .)")
     parser.add_argument("--min-free-gib", type=options.positive_float, default=1.0, metavar="GIB",
@@ -31,7 +34,7 @@ def main(arguments) -> int:
         raise UsageError(f"--framework: unknown {', '.join(unknown) or 'empty list'}; choose from {', '.join(FRAMEWORKS)}")
     report = preflight.check(arguments.python, arguments.framework, arguments.gpus, arguments.dataset,
                              arguments.data, arguments.out, int(arguments.min_free_gib * 2**30),
-                             arguments.pythonpath)
+                             arguments.pythonpath, arguments.experiment)
     for line in report.lines:
         say(line)
     if report.missing:

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from bench import results
+from bench.commands import option_groups
 from bench.report import tables, views
 from bench.report.cells import build_cells
 from bench.console import say
@@ -23,7 +24,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--format", default="github", choices=tables.FORMATS,
                         help="github (Markdown, default), plain, csv, json, or html: a self-contained "
                              "page with plots and every view")
-    parser.add_argument("--output", type=Path, metavar="FILE",
+    parser.add_argument("--output", type=option_groups.output_file, metavar="FILE",
                         help="also write the table to FILE (atomically)")
 
 

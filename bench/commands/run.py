@@ -35,9 +35,9 @@ def add_arguments(parser) -> None:
                         help="with several GPUs: run one trial per GPU at the same time (faster "
                              "determinism checks; timings are then not compared)")
     parser.add_argument("--no-timing", action="store_true",
-                        help="verdicts only: on CPU, run trials side by side (--jobs, default one per core, "
-                             "the cores split among them); verdicts and weight digests are those of a serial "
-                             "run, and no times are reported")
+                        help="verdicts only: on CPU, run trials side by side (--jobs, default one per core), "
+                             "each with the framework's own thread pools; verdicts and weight digests are those "
+                             "of a serial run, and no times are reported")
     parser.add_argument("--jobs", type=options.positive_int, metavar="N",
                         help="with --no-timing: trials side by side on each machine (default: its cores)")
     option_groups.overlap(parser)
@@ -55,5 +55,6 @@ def add_arguments(parser) -> None:
 
 def main(arguments) -> int:
     finished = benchmark.run(arguments)
-    print(tables.render(views.build("cells", finished.loaded), arguments.format), end="")
+    if finished.loaded:
+        print(tables.render(views.build("cells", finished.loaded), arguments.format), end="")
     return finished.exit_status

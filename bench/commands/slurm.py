@@ -8,6 +8,7 @@ from bench.console import say
 from bench.errors import UsageError
 from bench.report import tables
 from bench.runner import options
+from bench.runner.tree import ResultTree
 
 NAME = "slurm"
 HELP = "run the plan on a Slurm cluster (job arrays), or show how far it is"
@@ -64,11 +65,17 @@ def main(arguments) -> int:
         return _status(arguments)
     if not arguments.out:
         raise UsageError("bench slurm needs --out ROOT, a results tree on the cluster's shared file system")
+    slurm.check_gpu_type_names(arguments.gpu_types)
     try:
-        configs, protocols, _, workloads = options.plan_from(arguments)
+        configs, protocols, settings, workloads = options.plan_from(arguments)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
     root = arguments.out.resolve()
+    if settings.get("experiment") and not arguments.dry_run:  # the shards run the code as it is now
+        try:
+            arguments.experiment = ResultTree(root).freeze_experiment(settings["experiment"])["path"]
+        except (ValueError, OSError) as problem:
+            raise UsageError(f"--experiment: {problem}") from None
     found = slurm.shards(arguments, configs, protocols, workloads)
     for shard in found:
         shard.flags = slurm.run_flags(arguments, shard)

@@ -125,6 +125,8 @@ LAYOUT = ("a .npz in the mnist.npz layout: x_train (N x 28 x 28, pixel values 0-
 
 
 def _from_file(path: Path) -> Dataset:
+    if path.is_dir():
+        raise UsageError(f"--data {path} is a folder; give {LAYOUT}")
     if not path.is_file():
         raise UsageError(f"--data {path}: no such file; give {LAYOUT}")
     examples = _check_layout(path)

@@ -11,7 +11,6 @@ import datetime
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,8 +107,7 @@ def create(envs_root: Path, version: Version, python: str, say=print) -> Environ
           *version.pip], version)
     installed = _run([environment_python, "-m", "pip", "freeze", "--disable-pip-version-check"], version)
     freeze = sorted(line for line in installed.splitlines() if line and not line.startswith("#"))
-    with tempfile.TemporaryDirectory() as scratch:  # the worker's own probe reads TF's metadata
-        probed = local.probe(environment_python, worker_source.copy_to(Path(scratch)))
+    probed = local.probe(environment_python, worker_source.in_cache())  # reads TF's metadata
     tensorflow = probed["tensorflow"]
     record = {
         "minor": version.minor,

@@ -14,6 +14,9 @@ from bench.trial.jsonfile import read_json, write_json_atomic
 FILE = "machine.json"
 # Fields whose change means another machine (memory and driver may be upgraded in place).
 IDENTITY = ("name", "cpu_model", "logical_cpus")
+# What every machine.json holds, and of which types (None where the system would not say).
+FIELDS = {"name": (str,), "cpu_model": (str,), "logical_cpus": (int, type(None)), "memory_bytes": (int, type(None)),
+          "os": (str, type(None)), "kernel": (str,), "gpus": (list,)}
 
 
 def describe(name: str | None, backends: list) -> dict:
@@ -25,7 +28,11 @@ def describe(name: str | None, backends: list) -> dict:
 
 
 def record(tree: Path, name: str | None, backends: list) -> dict:
-    before = load(tree)
+    try:
+        before = load(tree)
+    except (OSError, ValueError) as damage:
+        raise UserError(f"{tree}/{FILE} cannot be read ({damage}): restore it, or give this run another "
+                        "--out") from None
     described = describe(name or (before or {}).get("name"), backends)
     if before is not None:
         changed = [field for field in IDENTITY if before.get(field) != described.get(field)]
@@ -60,7 +67,21 @@ def scheduler_job() -> dict | None:
 
 
 def load(tree: Path) -> dict | None:
+    """A folder's machine description; None where it has none; ValueError saying what is
+    wrong with one that is not a machine description."""
     path = Path(tree) / FILE
-    return read_json(str(path)) if path.exists() else None
+    if not path.exists():
+        return None
+    described = read_json(str(path))
+    if not isinstance(described, dict):
+        raise ValueError("not a JSON object")
+    lacking = [name for name in FIELDS if name not in described]
+    if lacking:
+        raise ValueError(f"lacks {', '.join(lacking)}")
+    wrong = [name for name, kinds in FIELDS.items() if not isinstance(described[name], kinds)
+             or isinstance(described[name], bool)]
+    if wrong or not all(isinstance(gpu, dict) and isinstance(gpu.get("name"), str) for gpu in described["gpus"]):
+        raise ValueError(f"{', '.join(wrong) or 'gpus'} of the wrong type")
+    return described
 
 

@@ -54,6 +54,22 @@ def fits_dataset(arguments, dataset) -> None:
                          f"ask for {size} or fewer")
 
 
+def fits_data(arguments, dataset, probe) -> None:
+    """--samples within data that only loading can count (an experiment file's load_data):
+    ``probe()`` loads them once, as the trials will, before any trial. Where loading fails,
+    the trials go on and each records the failure with its traceback (an error row), as
+    without --samples."""
+    if arguments.samples is None or dataset.examples is not None:
+        return  # nothing asked, or counted already (fits_dataset)
+    try:
+        size = probe()["train_examples"]
+    except Exception:  # the user's load_data, an import, a container: the trials say it in full
+        return
+    if arguments.samples > size:
+        raise UsageError(f"--samples {arguments.samples}: {dataset.spec['name']} returns {size} training examples; "
+                         f"ask for {size} or fewer")
+
+
 def writable(folder: Path, action) -> None:
     """Do ``action`` (which writes into ``folder``); an unwritable or full file system is one
     line naming the folder and what to do."""

@@ -4,7 +4,9 @@ that everything it needs is there, and say in one line what is not.
 * the GPUs asked for exist (nvidia-smi);
 * each framework imports in the trial interpreter, as a trial imports it, and sees a GPU
   where GPUs are asked for (a CPU-only jaxlib or torch would quietly train on the CPU);
-* the dataset resolves and loads;
+* the dataset resolves and loads; an experiment file (--experiment) passes the checks a run
+  makes before any trial, and its load_data(keras) runs in the trial interpreter, as a trial
+  calls it, and returns data of the right shape;
 * the results folder's file system has room.
 
 The framework imports run side by side, each in a fresh process with a time limit.
@@ -25,7 +27,7 @@ from bench.backends import worker_source
 from bench.environments import datasets
 from bench.errors import UserError
 from bench.runner import process
-from bench.trial import gpus
+from bench.trial import data as worker_data, gpus, user_experiment
 
 IMPORT_SECONDS = 25
 
@@ -37,13 +39,16 @@ class Report:
 
 
 def check(python: str, frameworks: list[str], gpu_ids: list[str] | None, dataset_choice: str,
-          data: str | None, out: Path, min_free_bytes: int, pythonpath: str | None = None) -> Report:
+          data: str | None, out: Path, min_free_bytes: int, pythonpath: str | None = None,
+          experiment: str | None = None) -> Report:
     started = time.perf_counter()
     report = Report()
     first_gpu = _gpus(gpu_ids, report)
-    with tempfile.TemporaryDirectory() as scratch:
-        _frameworks(python, frameworks, first_gpu, pythonpath, Path(scratch), report)
-    _dataset(dataset_choice, data, report)
+    _frameworks(python, frameworks, first_gpu, pythonpath, report)
+    if experiment:
+        _experiment(python, frameworks[0], experiment, pythonpath, report)
+    if not experiment or data or dataset_choice != "auto":  # else the file's own load_data is the data
+        _dataset(dataset_choice, data, report)
     _disk(out, min_free_bytes, report)
     report.lines.append(f"preflight took {time.perf_counter() - started:.1f} s")
     return report
@@ -70,8 +75,8 @@ def _gpus(gpu_ids: list[str] | None, report: Report) -> str | None:
 
 
 def _frameworks(python: str, frameworks: list[str], gpu: str | None, pythonpath: str | None,
-                work_dir: Path, report: Report) -> None:
-    worker_path = worker_source.copy_to(work_dir)
+                report: Report) -> None:
+    worker_path = worker_source.in_cache()
     environment = process.trial_environment("none", worker_path)
     if pythonpath:
         environment["PYTHONPATH"] = f"{worker_path}:{pythonpath}"
@@ -101,6 +106,32 @@ def _frameworks(python: str, frameworks: list[str], gpu: str | None, pythonpath:
             report.lines.append(f"{framework}: {versions}; sees {len(found['gpus'])} GPU(s)")
             if gpu is not None and not found["gpus"]:
                 report.missing.append(f"{framework} sees no GPU although GPU {gpu} is there (a CPU-only build?)")
+
+
+def _experiment(python: str, framework: str, path: str, pythonpath: str | None, report: Report) -> None:
+    """The file's own checks, then its load_data(keras) as a trial calls it."""
+    try:
+        described = user_experiment.describe(path)
+    except ValueError as problem:
+        report.missing.append(str(problem))
+        return
+    spec = {"framework": framework, "experiment": described, "model": described["name"],
+            "dataset": worker_data.of_experiment(described)}
+    with tempfile.TemporaryDirectory(prefix="repro-bench-preflight-") as scratch:
+        spec_path = Path(scratch, "spec.json")
+        spec_path.write_text(json.dumps(spec))
+        environment = process.trial_environment("none", worker_source.in_cache())
+        if pythonpath:
+            environment["PYTHONPATH"] += f":{pythonpath}"
+        try:
+            done = subprocess.run([python, "-m", "bench.trial", "--probe-data", str(spec_path)], env=environment,
+                                  capture_output=True, text=True, timeout=process.PROBE_SECONDS)
+            found = process.probed(done.returncode, done.stdout, done.stderr)
+        except (process.ProbeFailed, subprocess.TimeoutExpired, OSError) as problem:
+            report.missing.append(f"{described['name']}: load_data(keras) failed under {framework}: {problem}")
+            return
+    shapes = "; ".join(f"{side} {', '.join(map(str, map(tuple, found['shapes'][side])))}" for side in ("x", "y"))
+    report.lines.append(f"{described['name']}: load_data(keras) returns {found['train_examples']} examples ({shapes})")
 
 
 def _dataset(choice: str, data: str | None, report: Report) -> None:

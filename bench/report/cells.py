@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from bench.environments import catalog
 from bench.report import stats
 from bench.errors import UserError
+from bench.trial import floats
 from bench.trial.configurations import CONFIGS
 from bench.trial.installed import version_tuple
 
@@ -25,6 +26,10 @@ FEW_RUNS = 5            # fewer timed runs than this: the interval is wide (a fo
 DIAGNOSIS_FIELDS = ("phase", "epoch", "step", "step_in_epoch", "variables", "max_abs_diff", "loss_difference",
                     "pair", "tracing_cost")
 HIGH_SPREAD = 0.25      # IQR above this fraction of the median: noisy timing (a footnote says so)
+# The metrics a table shows of any model: the first of each list that its history holds
+# (a model compiled without accuracy, or one that never validates, still has a loss).
+LOSS_METRICS = ("val_loss", "loss")
+ACCURACY_METRICS = ("val_accuracy", "accuracy", "val_acc", "acc")
 
 
 @dataclass
@@ -70,10 +75,15 @@ class Cell:
     pythons: list = field(default_factory=list, metadata={"view": True})     # interpreters' versions
     final_metrics: dict = field(default_factory=dict, metadata={"view": True})  # last epoch, per ok run
     weights_digests: list = field(default_factory=list, metadata={"view": True})
+    watched_loss: str | None = field(default=None, metadata={"view": True})      # LOSS_METRICS found
 
     def record(self) -> dict:
         """The cell as --format json and csv give it."""
         return {name.name: getattr(self, name.name) for name in fields(self) if not name.metadata.get("view")}
+
+    def compared(self) -> bool:
+        """Whether the cell had runs to compare: two ok trials, or one trained twice."""
+        return self.ok >= (1 if self.protocol == "in-process" else 2)
 
     def key(self, config: str | None = None) -> tuple:
         return tuple(getattr(self, name) for name in KEY_FIELDS) + (config or self.config,)
@@ -139,8 +149,15 @@ def model_label(spec: dict) -> str:
 
 
 def run_signature(run: dict) -> str:
-    """Two runs are identical when their histories and final weights are bit-identical."""
-    return json.dumps(run["history"], sort_keys=True) + run["weights_sha256"]
+    """Two runs are identical when their histories and final weights are bit-identical (a
+    non-finite value by its bits, bench.trial.floats: identical NaNs are identical)."""
+    history = {metric: [floats.encode(value) for value in values] for metric, values in run["history"].items()}
+    return json.dumps(history, sort_keys=True) + run["weights_sha256"]
+
+
+def first_of(names, choices: tuple) -> str | None:
+    """The first of ``choices`` among ``names``."""
+    return next((choice for choice in choices if choice in names), None)
 
 
 def build_cells(results: list[dict], diagnoses: list[dict] = ()) -> list[Cell]:
@@ -183,10 +200,10 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
                     for other, difference in member.get("weights_max_abs_diff", {}).items() if other in in_cell]
     digests_differ = len({run["weights_sha256"] for run in runs}) > 1
     known = [value for value in recorded if value is not None]
-    if not digests_differ and runs:
+    if not digests_differ and len(runs) >= 2:  # compared, and equal (one run alone compares nothing)
         cell.weights_max_abs_diff = 0.0
     elif known:
-        cell.weights_max_abs_diff = max(known)
+        cell.weights_max_abs_diff = max(known, key=_nan_largest)
     if cell.errors and all(error["status"] == "unsupported" for error in cell.errors) and not ok:
         cell.verdict = "unsupported"
     elif cell.errors:
@@ -199,14 +216,37 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
         _timing(cell, runs)
         _startup(cell, ok)
         _overlapped(cell, ok)
+    _non_finite(cell, runs)
     _for_views(cell, members, runs)
     return cell
 
 
+def _nan_largest(value: float) -> float:
+    """Order for the largest difference: NaN (weights that became NaN) above everything."""
+    return float("inf") if value != value else value
+
+
+def _non_finite(cell: Cell, runs: list[dict]) -> None:
+    """A loss that became NaN or infinite is a finding: say in which runs, from which epoch."""
+    epochs = []
+    for run in runs:
+        losses = [metric for metric in run["history"] if metric.endswith("loss")]
+        bad = [epoch for metric in losses for epoch, value in enumerate(run["history"][metric], start=1)
+               if not floats.finite(value)]
+        if bad:
+            epochs.append(min(bad))
+    if epochs:
+        cell.warnings.append(f"the loss became non-finite (NaN or infinite) in {len(epochs)} of {len(runs)} runs, "
+                             f"from epoch {min(epochs)}" + ("" if len(set(epochs)) == 1 else f" to {max(epochs)}"))
+
+
 def _for_views(cell: Cell, members: list[dict], runs: list[dict]) -> None:
     cell.pythons = sorted({m["software"]["python"] for m in members if (m.get("software") or {}).get("python")})
+    names = {name for run in runs for name in run["history"]}
+    chosen = [name for name in (first_of(names, LOSS_METRICS), first_of(names, ACCURACY_METRICS)) if name]
     cell.final_metrics = {name: [run["history"][name][-1] for run in runs if name in run["history"]]
-                          for name in ("val_loss", "val_accuracy")}
+                          for name in chosen}
+    cell.watched_loss = first_of(names, LOSS_METRICS)
     cell.weights_digests = sorted({run["weights_sha256"] for run in runs})
     recorded = [m["mechanism"] for m in members if m["mechanism"]]
     if recorded:
@@ -246,15 +286,23 @@ def _divergence(cell: Cell, groups: list[list[dict]]) -> None:
     largest: dict[str, float] = {}
     first = None
     for runs in groups:
-        metrics = sorted(runs[0]["history"])
+        metrics = sorted(set.intersection(*(set(run["history"]) for run in runs)))
         for metric in metrics:
             for epoch, values in enumerate(zip(*(run["history"][metric] for run in runs)), start=1):
-                spread = max(values) - min(values)
-                largest[metric] = max(largest.get(metric, 0.0), spread)
-                if spread and (first is None or epoch < first):
+                if all(floats.same(value, values[0]) for value in values):
+                    largest.setdefault(metric, 0.0)
+                    continue
+                largest[metric] = max(largest.get(metric, 0.0), _spread(values), key=_nan_largest)
+                if first is None or epoch < first:
                     first = epoch
     cell.metrics_max_abs_diff = largest
     cell.first_divergent_epoch = first
+
+
+def _spread(values: tuple) -> float:
+    """How far apart values of one epoch that differ are: max - min where they are finite,
+    else infinity (one is NaN or infinite, another is not)."""
+    return max(values) - min(values) if all(floats.finite(value) for value in values) else float("inf")
 
 
 def steady_epoch_seconds(run: dict) -> float | None:

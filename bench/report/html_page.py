@@ -65,8 +65,12 @@ def _machines(loaded: list[dict]) -> list[str]:
     trees = sorted({results.tree_of(result) for result in loaded if "_source" in result})
     rows = []
     for tree in trees:
-        described = machine.load(tree)
-        if described:
+        try:
+            described = machine.load(tree)
+        except (OSError, ValueError):  # damaged: bench check names it
+            rows.append(f"<li>{escape(tree.name)}: machine.json is not readable</li>")
+            continue
+        if isinstance(described, dict):
             gpus = ", ".join(f"{g['name']} ({g.get('memory_mib', '?')} MiB, cc {g.get('compute_capability', '?')})"
                              for g in described.get("gpus", [])) or "none"
             rows.append(f"<li>{escape(tree.name)}: {escape(described.get('name', '?'))}, "

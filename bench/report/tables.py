@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from tabulate import tabulate
 
+from bench.trial import floats
+
 FORMATS = ("github", "plain", "csv", "json", "html")
 
 
@@ -78,9 +80,20 @@ def _note(note: str, text) -> str:
 
 
 def json_text(value) -> str:
-    """JSON whose strings cannot close or open markup where it is embedded (<, >, & escaped)."""
-    return (json.dumps(value, indent=1).replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("&", "\\u0026"))
+    """Strict JSON (a NaN or infinity as its text, bench.trial.floats) whose strings cannot
+    close or open markup where it is embedded (<, >, & escaped)."""
+    return (json.dumps(_finite(value), indent=1, allow_nan=False).replace("<", "\\u003c")
+            .replace(">", "\\u003e").replace("&", "\\u0026"))
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return floats.encode(value)
+    if isinstance(value, dict):
+        return {key: _finite(member) for key, member in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(member) for member in value]
+    return value
 
 
 def _csv_value(value):

@@ -9,7 +9,9 @@
            verdict and outcome, and whether the outcomes are bit-identical across models.
 """
 
-from bench.report.cells import KEY_FIELDS, Cell, build_cells, known_limit, only_difference
+from bench.report.cells import (ACCURACY_METRICS, KEY_FIELDS, LOSS_METRICS, Cell, build_cells, first_of, known_limit,
+                                only_difference)
+from bench.trial import floats
 from bench.report.tables import Table
 from bench.trial.configurations import CONFIGS
 from bench.trial.installed import version_tuple
@@ -35,8 +37,10 @@ Legend:
   below; never counted as a mismatch); unsupported = this TF build cannot run on this GPU;
   incomplete = fewer than two runs to compare.
 - max |Δw|, max |Δ val_loss|: the largest absolute difference between compared runs, over every
-  final weight, and over every epoch's val_loss (JSON output: every metric); diverges at epoch:
-  the first epoch whose metrics differ. "?" where the weights were not kept to compare.
+  final weight, and over every epoch's val_loss (the loss, for a model that never validates;
+  JSON output: every metric); diverges at epoch: the first epoch whose metrics differ (bit for
+  bit: identical NaNs are identical). "?" where the weights were not kept to compare, "-"
+  where fewer than two runs were there to compare.
 - epoch s: median steady-state epoch time (epochs after the first, which includes tracing and
   compilation), its IQR and the number of runs n (fit time where there is one epoch).
 - vs none: that median divided by the one under config none, with a 95 % bootstrap interval;
@@ -137,13 +141,26 @@ def versions_table(cells: list[Cell]) -> Table:
         before = previous.get(lineage(cell))
         same = "-" if before is None or not single or before is False else ("yes" if before == digest else "no")
         previous[lineage(cell)] = digest if single else False
-        loss, accuracy = cell.final_metrics["val_loss"], cell.final_metrics["val_accuracy"]
+        loss, accuracy = (_final(cell, choices) for choices in (LOSS_METRICS, ACCURACY_METRICS))
         rows.append([cell.tf_version, cell.device, cell.config, _spread(loss), _spread(accuracy), digest, same])
         records.append({"tf_version": cell.tf_version, "device": cell.device, "config": cell.config,
-                        "val_loss": loss, "val_accuracy": accuracy, "weights_sha256": cell.weights_digests,
-                        "same_as_previous": same})
-    headers = ["TF", "device", "config", "val_loss", "val_accuracy", "weights", "= previous"]
+                        **{name: values for name, values in (loss, accuracy) if name},
+                        "weights_sha256": cell.weights_digests, "same_as_previous": same})
+    headers = ["TF", "device", "config", _metric_header(ordered, LOSS_METRICS, "loss"),
+               _metric_header(ordered, ACCURACY_METRICS, "accuracy"), "weights", "= previous"]
     return Table(headers=headers, rows=rows, records=records, legend=VERSIONS_LEGEND)
+
+
+def _final(cell: Cell, choices: tuple) -> tuple[str | None, list[float]]:
+    """(name, final values) of the first of ``choices`` the cell's runs recorded."""
+    name = first_of(cell.final_metrics, choices)
+    return name, cell.final_metrics.get(name, [])
+
+
+def _metric_header(cells: list[Cell], choices: tuple, kind: str) -> str:
+    """The metric's name where every row shows the same one (val_loss), else its kind."""
+    names = {first_of(cell.final_metrics, choices) for cell in cells} - {None}
+    return names.pop() if len(names) == 1 else kind
 
 
 def diagnoses_table(diagnoses: list[dict]) -> Table:
@@ -162,6 +179,10 @@ def diagnoses_table(diagnoses: list[dict]) -> Table:
                      _variables(diagnosis), f"{max(growth):.2e}" if growth else "-",
                      f"{diagnosis['tracing_cost']:.2f}x" if diagnosis.get("tracing_cost") else "-"])
     notes = [] if diagnoses else ["- no diagnosis: no pair of traced trials was compared"]
+    notes += [f"- {cell.label()} {' '.join(trial.rsplit('--', 1)[1] for trial in diagnosis['pair'])}: the model "
+              "creates its variables lazily (no input shape), so the traced trials built it on their first batch "
+              "(inference mode) before fit, to compare its initial variables"
+              for cell, diagnosis in zip(cells, diagnoses) if diagnosis.get("built_before_fit")]
     return Table(headers=headers, rows=rows, records=diagnoses, legend=DIAGNOSES_LEGEND, notes=notes)
 
 
@@ -237,9 +258,14 @@ DEVICE_LINEAGE = tuple(name for name in KEY_FIELDS if name != "device")
 
 
 def _header(name: str, cells: list[Cell]) -> str:
-    """Column titles; the version column says TF unless other frameworks are in the table."""
+    """Column titles; the version column says TF unless other frameworks are in the table; the
+    loss column names the loss the cells watch (val_loss, or loss for a model that never
+    validates)."""
     if name == "tf_version" and any(cell.framework != "tf.keras" for cell in cells):
         return "version"
+    if name == "val_loss_diff":
+        watched = {cell.watched_loss for cell in cells} - {None}
+        return f"max |Δ {watched.pop() if len(watched) == 1 else 'loss'}|"
     return HEADERS[name]
 
 
@@ -267,7 +293,15 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _spread(values: list[float]) -> str:
+def _spread(named: tuple[str | None, list[float]]) -> str:
+    """A metric's final values in one cell: one value, or the range it varies over."""
+    name, values = named
+    if not values:
+        return "-"  # the model records no such metric
+    finite = [value for value in values if floats.finite(value)]
+    if len(finite) < len(values):  # NaN or infinite: shown as such
+        shown = sorted({floats.encode(value) if not floats.finite(value) else f"{value:.4f}" for value in values})
+        return shown[0] if len(shown) == 1 else "varies " + ", ".join(shown)
     low, high = min(values), max(values)
     return f"{low:.6f}" if low == high else f"varies {low:.4f}-{high:.4f}"
 
@@ -279,7 +313,7 @@ def _shown(name: str, cell: Cell) -> str:
     if name == "weights_max_abs_diff":
         return _difference(value, cell)
     if name == "val_loss_diff":
-        return _difference(cell.metrics_max_abs_diff.get("val_loss"), cell)
+        return _difference(cell.metrics_max_abs_diff.get(cell.watched_loss), cell)
     if name == "first_divergent_epoch":
         return "-" if value is None else str(value)
     if name == "diagnosis":
@@ -297,11 +331,11 @@ def _shown(name: str, cell: Cell) -> str:
 
 
 def _difference(value: float | None, cell: Cell) -> str:
-    if cell.ok == 0:
+    if not cell.compared():
         return "-"
     if value is None:
         return "?"
-    return "0" if value == 0 else f"{value:.2e}"
+    return "0" if value == 0 else floats.encode(value) if not floats.finite(value) else f"{value:.2e}"
 
 
 def _overhead(cell: Cell) -> str:

@@ -10,9 +10,9 @@ import hashlib
 import json
 from pathlib import Path
 
-from bench.results import folder_plan, upgrade
-from bench.errors import UsageError, UserError
-from bench.trial import result as result_document
+from bench.results import folder_plan, traces
+from bench.errors import UsageError, UserError, first_line
+from bench.trial import result as result_document, result_file
 from bench.trial.jsonfile import read_json
 
 
@@ -49,18 +49,12 @@ def scan(paths: list[Path]) -> tuple[list[dict], list[str]]:
     results, problems = [], []
     for file in trial_files(paths):
         try:
-            document = read_json(str(file))
-        except (OSError, ValueError) as error:
-            problems.append(f"{file}: not readable JSON ({error})")
+            document = result_file.read(str(file))
+        except result_file.Damaged as damage:
+            problems.append(f"{file}: {damage}")
             continue
-        try:
-            document = upgrade.to_current(document) if isinstance(document, dict) else document
-        except upgrade.UpgradeError as error:
-            problems.append(f"{file}: {error}")
-            continue
-        found = problems_of(document)
-        if found:
-            problems.append(f"{file}: {'; '.join(found)}")
+        except OSError as error:
+            problems.append(f"{file}: cannot be read ({error.strerror or error})")
             continue
         document["_source"] = str(file)
         results.append(document)
@@ -88,10 +82,32 @@ def diagnoses(paths: list[Path]) -> list[dict]:
             if file.resolve() not in seen:
                 seen.add(file.resolve())
                 try:
-                    found.append(read_json(str(file)))
-                except (OSError, ValueError) as error:
-                    raise ResultError(f"{file}: not readable JSON ({error})") from None
+                    document = traces.from_file(read_json(str(file)))
+                except (OSError, ValueError, TypeError, AttributeError) as error:
+                    raise ResultError(f"{file}: not a diagnosis ({first_line(error, 'unreadable', 200)})") from None
+                problem = diagnosis_problem(document)
+                if problem:
+                    raise ResultError(f"{file}: not a diagnosis ({problem})")
+                found.append(document)
     return found
+
+
+def diagnosis_problem(document: dict) -> str | None:
+    """What a diagnosis file lacks that reports read, or None."""
+    from bench.report.cells import KEY_FIELDS
+    if not isinstance(document.get("cell"), dict) or any(name not in document["cell"] for name in KEY_FIELDS):
+        return "its cell is missing or incomplete"
+    if document.get("phase") not in traces.PHASES:
+        return f"phase {document.get('phase')!r} is not one of {', '.join(traces.PHASES)}"
+    if not (isinstance(document.get("pair"), list) and len(document["pair"]) == 2
+            and all(isinstance(trial, str) for trial in document["pair"])):
+        return "pair is not two trial ids"
+    if not (isinstance(document.get("variables"), list) and all(isinstance(v, dict) and isinstance(v.get("name"), str)
+                                                               for v in document["variables"])):
+        return "variables is not a list of named variables"
+    if not all(isinstance(document.get(name), (int, type(None))) for name in ("epoch", "step", "step_in_epoch")):
+        return "epoch, step or step_in_epoch is not a whole number"
+    return None
 
 
 def select(results: list[dict]) -> tuple[list[dict], list[str]]:

@@ -8,9 +8,12 @@ contradict it. Reading results back, a trial that does not belong to its folder'
 named by ``bench check`` and left out of reports.
 """
 
+import hashlib
 from pathlib import Path
 
+from bench.console import say
 from bench.errors import UsageError
+from bench.runner.tree import EXPERIMENT
 from bench.trial.jsonfile import read_json
 
 FILE = "plan.json"
@@ -47,20 +50,68 @@ def _normalised(values: dict) -> dict:
 
 
 def restore(arguments, explicit: set[str]) -> None:
-    """--resume DIR: take the folder's plan; a plan flag given that contradicts it is refused."""
+    """--resume DIR: take the folder's plan; a plan flag given that contradicts it is refused.
+    An experiment file is the folder's by content: the original where it is unchanged, the
+    folder's own copy where the original is gone or where that copy is named; an edited
+    original is refused, with what to do."""
     folder = Path(arguments.resume)
+    if getattr(arguments, "out", None) is not None and Path(arguments.out).resolve() != folder.resolve():
+        raise UsageError(f"--resume {folder} continues that folder, and --out {arguments.out} names another: "
+                         "give one of them")
     stored = _stored_arguments(folder, "--resume")
     asked, there = _normalised(recorded(arguments)), _normalised(stored)
     conflicts = [_difference(name, there[name], asked[name])
-                 for name in ARGUMENTS if name in explicit and asked[name] != there[name]]
+                 for name in ARGUMENTS if name in explicit and asked[name] != there[name] and name != "experiment"]
     if conflicts:
         raise UsageError(f"--resume {folder} runs the plan recorded there, and {'; '.join(conflicts)}: "
                          f"leave those flags out, or choose a new --out for another plan")
+    given = getattr(arguments, "experiment", None) if "experiment" in explicit else None
     for name in ARGUMENTS:
         setattr(arguments, name, stored.get(name))
     for name in ("framework", "model"):  # one name each before several could be planned
         if isinstance(getattr(arguments, name), str):
             setattr(arguments, name, [getattr(arguments, name)])
+    ran = (read(folder / FILE, "--resume").get("settings") or {}).get("experiment")
+    if ran or given:
+        arguments.experiment = _experiment_to_resume(folder, ran, given)
+
+
+def _experiment_to_resume(folder: Path, ran: dict | None, given: str | None) -> str:
+    """The file a resumed run takes for the folder's experiment (see ``restore``)."""
+    if ran is None:
+        raise UsageError(f"--resume {folder} runs the plan recorded there, which has no experiment file, and "
+                         f"--experiment {given} was given: leave it out, or choose a new --out for another plan")
+    frozen = frozen_experiment(folder, ran)
+    if given is not None:
+        if _sha256(given) != ran["sha256"]:
+            raise UsageError(f"--resume {folder} runs {experiment_identity(ran)}, and --experiment {given} is other "
+                             f"code: leave it out, or choose a new --out for another plan")
+        return given
+    original = Path(ran.get("source") or ran["path"])
+    if not original.is_file():
+        if not frozen.is_file():  # a folder made before the suite kept a copy
+            raise UsageError(f"--resume {folder}: its experiment file {original} is not there, and the folder "
+                             "holds no copy of it; put it back, or choose a new --out")
+        say(f"note: {original} is not there; the run continues with the folder's own copy ({frozen})")
+        return str(frozen)
+    if _sha256(original) != ran["sha256"]:
+        raise UsageError(f"--resume {folder}: {original} has changed since the folder's plan was made (sha256 "
+                         f"{ran['sha256'][:12]} there, {_sha256(original)[:12]} now); restore it, continue with the "
+                         f"folder's own copy (--resume {folder} --experiment {frozen}), or run the edited file "
+                         "into a new --out")
+    return str(original)
+
+
+def frozen_experiment(folder: Path, experiment: dict) -> Path:
+    """Where a folder keeps its copy of the experiment file it ran (bench.runner.tree)."""
+    return Path(folder) / EXPERIMENT / experiment["sha256"] / experiment["name"]
+
+
+def _sha256(path) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def require_same(folder: Path, arguments, dataset_spec: dict | None, experiment: dict | None = None) -> None:
@@ -76,16 +127,19 @@ def require_same(folder: Path, arguments, dataset_spec: dict | None, experiment:
     there, asked = _normalised(_stored_arguments(folder, "--out")), _normalised(recorded(arguments))
     differences = [_difference(name, there[name], asked[name]) for name in ARGUMENTS
                    if there[name] != asked[name] and name != "experiment"]
-    stored_plan = read_json(str(folder / FILE))
-    stored_experiment = (stored_plan.get("settings")).get("experiment") or {}
+    stored_plan = read(folder / FILE, "--out")
+    stored_experiment = (stored_plan.get("settings") or {}).get("experiment") or {}
+    advice = f"Continue it as it is with --resume {folder}, or choose a new --out"
     if experiment_identity(stored_experiment) != experiment_identity(experiment):
         differences.append(_difference("experiment file", experiment_identity(stored_experiment), experiment_identity(experiment)))
+        if stored_experiment:  # the file the folder ran may be the one just edited: name its copy
+            advice = (f"Continue it as it is with --resume {folder} --experiment "
+                      f"{frozen_experiment(folder, stored_experiment)} (the folder's own copy), or choose a new --out")
     stored_dataset = stored_plan.get("dataset") or {}
     if dataset_spec is not None and stored_dataset.get("name") != dataset_spec.get("name"):
         differences.append(_difference("dataset (resolved)", stored_dataset.get("name"), dataset_spec.get("name")))
     if differences:
-        raise UsageError(f"{folder} holds another plan: {'; '.join(differences)}. Continue it as it is with "
-                         f"--resume {folder}, or choose a new --out")
+        raise UsageError(f"{folder} holds another plan: {'; '.join(differences)}. {advice}")
 
 
 def experiment_identity(experiment: dict | None) -> str | None:
@@ -113,7 +167,8 @@ def _read_plan(file: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     ok = isinstance(plan, dict) and isinstance(plan.get("trials", []), list) and \
-        isinstance(plan.get("settings", {}), dict)
+        isinstance(plan.get("settings", {}), dict) and isinstance(plan.get("dataset") or {}, dict) and \
+        isinstance(plan.get("arguments") or {}, dict) and isinstance(plan.get("workloads") or [], list)
     return plan if ok else None
 
 
@@ -135,7 +190,7 @@ def foreign(result: dict, plans: list[dict]) -> str | None:
     if experiment_identity(settings.get("experiment")) != experiment_identity(spec.get("experiment")):
         return (f"experiment file {experiment_identity(spec.get('experiment'))} differs from its folder's plan "
                 f"({experiment_identity(settings.get('experiment'))})")
-    if (plan.get("dataset")).get("name") not in (None, spec["dataset"].get("name")):
+    if (plan.get("dataset") or {}).get("name") not in (None, spec["dataset"].get("name")):
         return f"dataset {spec['dataset'].get('name')!r} differs from its folder's plan ({plan['dataset']['name']!r})"
     workloads = [tuple(pair) for pair in plan.get("workloads") or [(settings.get("framework"), settings.get("model"))]]
     if (spec.get("framework", "tf.keras"), spec.get("model", "mlp")) not in workloads:
@@ -143,14 +198,21 @@ def foreign(result: dict, plans: list[dict]) -> str | None:
     return None
 
 
+def read(plan_file: Path, option: str) -> dict:
+    """A folder's plan.json, for a command given the folder by ``option``; one line where it
+    cannot be read as a plan."""
+    plan = _read_plan(Path(plan_file))
+    if plan is None:
+        raise UsageError(f"{option} {Path(plan_file).parent}: its {FILE} cannot be read as a plan (damaged or "
+                         "edited); choose a new --out") from None
+    return plan
+
+
 def _stored_arguments(folder: Path, option: str) -> dict:
     plan_file = folder / FILE
     if not plan_file.exists():
         raise UsageError(f"{option} {folder}: no {FILE} there; give a folder made by `bench run`")
-    try:
-        stored = read_json(str(plan_file)).get("arguments")
-    except (OSError, ValueError, AttributeError) as error:
-        raise UsageError(f"{option} {folder}: its {FILE} cannot be read ({error}); choose a new --out") from None
+    stored = read(plan_file, option).get("arguments")
     if not isinstance(stored, dict):
         raise UsageError(f"{option} {folder}: its {FILE} records no arguments (made by an older version); "
                          "choose a new --out")
@@ -158,10 +220,10 @@ def _stored_arguments(folder: Path, option: str) -> dict:
 
 
 def _difference(name: str, there, asked) -> str:
-    return f"{name}: {_shown(there)} in the folder, {_shown(asked)} asked"
+    return f"{name}: {shown(there)} in the folder, {shown(asked)} asked"
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
     if value is None:
         return "unset"
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)

@@ -16,12 +16,16 @@ from pathlib import Path
 
 import numpy
 
+from bench.trial import floats
+
 PHASES = ("initialization", "forward", "backward/update", "none")
 
 
 def load(folder: Path) -> dict:
     """A trace as its trial wrote it (steps.json), with where its snapshots are."""
     trace = json.loads((Path(folder) / "steps.json").read_text())
+    for step in trace["steps"]:
+        step["loss"] = None if step["loss"] is None else floats.decode(step["loss"])
     trace["folder"] = str(folder)
     return trace
 
@@ -34,18 +38,55 @@ def compare(first: dict, second: dict) -> dict:
         if before["step"] == 0:
             differing = [name for name in order if _differs(before, after, name)]
             if differing:
-                return _found("initialization", before, differing, first, second, order)
+                return _noted(_found("initialization", before, differing, first, second, order), first)
             continue
-        if before["loss"] != after["loss"]:
+        if not _same_loss(before["loss"], after["loss"]):
             found = _found("forward", before, [], first, second, order)
             found["loss_difference"] = abs((before["loss"] or 0.0) - (after["loss"] or 0.0))
-            return found
+            return _noted(found, first)
         differing = [name for name in order if _differs(before, after, name)]
         if differing:
-            return _found("backward/update", before, differing, first, second, order)
+            return _noted(_found("backward/update", before, differing, first, second, order), first)
     last = steps[-1][0] if steps else {"step": 0, "epoch": 0, "batch": 0}
-    return {"phase": "none", "step": None, "epoch": None, "step_in_epoch": None, "variables": [],
-            "steps_compared": last["step"], "growth": {}}
+    return _noted({"phase": "none", "step": None, "epoch": None, "step_in_epoch": None, "variables": [],
+                   "steps_compared": last["step"], "growth": {}}, first)
+
+
+def to_file(diagnosis: dict) -> dict:
+    """A diagnosis as its file keeps it: its differences in strict JSON (bench.trial.floats)."""
+    return _differences_converted(diagnosis, floats.encode)
+
+
+def from_file(document: dict) -> dict:
+    """A diagnosis read back; ValueError where a difference is not a number."""
+    return _differences_converted(document, floats.decode)
+
+
+def _differences_converted(diagnosis: dict, convert) -> dict:
+    def value(number):
+        return None if number is None else convert(number)
+    converted = dict(diagnosis)
+    for name in ("max_abs_diff", "loss_difference"):
+        if name in converted:
+            converted[name] = value(converted[name])
+    converted["variables"] = [dict(variable, max_abs_diff=value(variable.get("max_abs_diff")))
+                              for variable in diagnosis.get("variables") or []]
+    converted["growth"] = {name: [[step, value(size)] for step, size in curve]
+                           for name, curve in (diagnosis.get("growth") or {}).items()}
+    return converted
+
+
+def _noted(diagnosis: dict, trace: dict) -> dict:
+    """Say where the traced trial built a lazily built model before fit (bench.trial.trace)."""
+    if trace.get("built_before_fit"):
+        diagnosis["built_before_fit"] = True
+    return diagnosis
+
+
+def _same_loss(a, b) -> bool:
+    if a is None or b is None:
+        return a is b
+    return floats.same(a, b)
 
 
 def _found(phase, at, differing, first, second, order):

@@ -13,7 +13,7 @@ import signal
 import sys
 
 import bench
-from bench.runner import options, process, work_queue
+from bench.runner import manifest, options, process, work_queue
 from bench.trial import data, installed, jsonfile
 from bench.trial.fingerprint import cpu_model
 from bench.runner.plan import build
@@ -50,11 +50,17 @@ def main(argv):
     tree = ResultTree(arguments.out)
     trials = build([arguments.target], configs, protocols, workloads)
     plan = json.loads(json.dumps({"settings": chosen, "workloads": workloads, "dataset": dataset_spec,
-                                  "trials": [trial.trial_id for trial in trials]}))  # as the file holds it
+                                  "trials": [trial.trial_id for trial in trials],
+                                  "manifest": manifest.FILE}))  # as the file holds it
     try:
         tree.lock()
+        if "experiment" in chosen:  # every trial executes the folder's copy, whatever becomes of the file
+            chosen["experiment"] = plan["settings"]["experiment"] = tree.freeze_experiment(chosen["experiment"])
         _require_same_plan(tree, arguments.target, plan)
         tree.stop_leftover_workers()
+        for file, why in tree.set_aside_damaged():
+            _say("set aside %s (%s): kept in %s%s" % (file, why, tree.damaged, ", and its trial runs again"
+                                                      if file.startswith("trials/") else ""))
         tree.write_plan(plan, name=arguments.target)
     except (FolderBusy, ValueError, OSError) as error:
         sys.stderr.write("error: %s\n" % error)
@@ -80,13 +86,25 @@ def _require_same_plan(tree, target, plan):
     path = os.path.join(tree.root, "plans", target + ".json")
     if not os.path.exists(path):
         return
-    before = jsonfile.read_json(path)
-    differing = [name for name in ("settings", "workloads", "trials") if before.get(name) != plan[name]]
+    try:
+        before = jsonfile.read_json(path)
+        before.get("settings")
+    except (OSError, ValueError, AttributeError):
+        raise ValueError("%s cannot be read as a plan (damaged or edited); use another --out" % path)
+    differing = [name for name in ("settings", "workloads", "trials") if _plan_part(before.get(name)) != _plan_part(plan[name])]
     if (before.get("dataset") or {}).get("name") != plan["dataset"].get("name"):
         differing.append("dataset")
     if differing:
         raise ValueError("%s already holds another plan for %s (its %s differ); use another --out"
                          % (tree.root, target, ", ".join(differing)))
+
+
+def _plan_part(value):
+    """A part of a plan as compared: an experiment file by its content, not where it lies."""
+    if isinstance(value, dict) and isinstance(value.get("experiment"), dict):
+        experiment = value["experiment"]
+        return dict(value, experiment=(experiment.get("name"), experiment.get("sha256")))
+    return value
 
 
 def _stop(signum, frame):

@@ -2,6 +2,7 @@
 ``python -m bench.runner.batch`` (inside a container), so both read them the same way."""
 
 import argparse
+import math
 import os
 
 from bench.runner import plan, work_queue
@@ -15,22 +16,27 @@ MAX_PREPARED = 4
 
 
 def positive_int(text):
+    """A count (repeats, epochs, samples, batch size): from 1 to MAX_COUNT, beyond which the
+    frameworks' 32-bit counters overflow and every trial would fail."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
     if value < 1:
         raise argparse.ArgumentTypeError("%r must be at least 1" % text)
+    if value > user_experiment.MAX_COUNT:
+        raise argparse.ArgumentTypeError("%r must be at most %d" % (text, user_experiment.MAX_COUNT))
     return value
 
 
 def positive_float(text):
+    """Seconds (a timeout, a budget): a finite number above 0."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError("%r is not a number" % text) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("%r must be positive" % text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError("%r must be a positive, finite number of seconds" % text)
     return value
 
 
@@ -107,13 +113,11 @@ def plan_from(arguments):
     if "process" in protocols and arguments.repeats < 2:
         raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
     untimed = getattr(arguments, "no_timing", False)
-    jobs = jobs_per_machine(arguments)
-    side_by_side = jobs > 1 and not getattr(arguments, "gpus", None)
     chosen = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
                            batch_size=arguments.batch_size, seed=arguments.seed,
                            model=arguments.model[0], framework=arguments.framework[0], experiment=experiment,
                            validation_split=(experiment or {}).get("fit", {}).get("validation_split"),
-                           timed=not untimed, threads=max(1, (os.cpu_count() or 1) // jobs) if side_by_side else None)
+                           timed=not untimed)
     return arguments.configs, protocols, chosen, plan.workloads(arguments.framework, arguments.model)
 
 

@@ -8,9 +8,8 @@ No trial is ever dropped.
 
 import signal
 
-from bench.trial import result as result_document
+from bench.trial import result as result_document, result_file
 from bench.trial.exits import EXIT_TRIAL_FAILED, unsupported_reason
-from bench.trial.jsonfile import read_json
 
 LOG_TAIL_CHARS = 4000
 
@@ -59,7 +58,6 @@ def describe_exit(exit_code, oom_killed=False):
 
 def _read(path):
     try:
-        result = read_json(str(path))
+        return result_file.read(str(path))
     except (OSError, ValueError):
         return None
-    return result if isinstance(result, dict) and not result_document.problems(result) else None

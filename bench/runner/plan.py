@@ -27,7 +27,6 @@ DEFAULT_SETTINGS = collections.OrderedDict([
     ("seed", 42),
     ("experiment", None),       # an experiment file's description (bench.trial.user_experiment); None: built in
     ("timed", True),            # False: --no-timing, verdicts only (trials side by side; no times reported)
-    ("threads", None),          # CPU threads per trial where trials share the cores; None: the framework's own
 ])
 
 
@@ -37,9 +36,8 @@ def settings(**changes):
         raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
     chosen = collections.OrderedDict(DEFAULT_SETTINGS)
     chosen.update((key, value) for key, value in changes.items() if value is not None)
-    for name in ("experiment", "threads"):  # recorded only where used
-        if chosen[name] is None:
-            del chosen[name]
+    if chosen["experiment"] is None:  # recorded only where used
+        del chosen["experiment"]
     if chosen["timed"]:
         del chosen["timed"]
     return chosen

@@ -7,19 +7,22 @@ Used by the host's local backend and by the in-container batch: the same rules e
   variables the user names on purpose, then the configuration's own. A stray ``XLA_FLAGS``
   or ``OMP_NUM_THREADS`` in the user's shell never changes a result unseen.
 * The worker never outlives its runner: it reads its stdin, a pipe whose other end only the
-  runner holds, and stops as soon as that closes, however the runner ended (SIGKILL too).
-  Started early (held), it waits at a barrier until the runner writes to that pipe.
-  It leads a session of its own, so a timeout kills everything it started; its pid is kept
-  in the trial's scratch folder so that a later run can stop a leftover.
+  runner holds, and stops as soon as that closes, however the runner ended (SIGKILL too),
+  with everything it started. Started early (held), it waits at a barrier until the runner
+  writes to that pipe.
+* Nothing outlives the trial: it leads a session of its own, which is killed when it ends or
+  times out, and its processes carry a mark naming its scratch folder (bench.runner.leftovers),
+  by which one that left the session is found; its pid is kept in the scratch folder so that
+  a later run can stop a leftover. Its temporary files go to the scratch folder too (TMPDIR),
+  deleted with it, and no bytecode is written beside the user's code.
 """
 
 import json
 import os
-import signal
 import subprocess
 import time
 
-from bench.runner import outcomes
+from bench.runner import leftovers, outcomes
 from bench.runner.started import StartedTrial
 from bench.trial.configurations import ENVIRONMENT
 from bench.runner.tree import WORKER_PID_FILE
@@ -33,9 +36,7 @@ ALLOWED_PREFIXES = ("LC_", "SLURM_")  # locale; the Slurm job a trial runs in (r
 # Never passed from the parent, even when named: the trial's own switches and paths.
 CONTROLLED = ("PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC", "TF_CUDNN_USE_FRONTEND",
               "CUBLAS_WORKSPACE_CONFIG", "KERAS_BACKEND", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",
-              "PYTHONNOUSERSITE")
-# A trial's share of the cores where trials run side by side (--no-timing).
-THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+              "PYTHONNOUSERSITE", "PYTHONDONTWRITEBYTECODE", leftovers.MARK)
 
 def trial_environment(config, worker_path, base=None, inherit=()):
     """The environment a trial starts with: the allowed and the named (``inherit``) variables of
@@ -57,16 +58,24 @@ def trial_environment(config, worker_path, base=None, inherit=()):
     environment.update(ENVIRONMENT[config])
     environment["PYTHONPATH"] = str(worker_path)
     environment["PYTHONNOUSERSITE"] = "1"  # ~/.local packages would make trials depend on the user
+    environment["PYTHONDONTWRITEBYTECODE"] = "1"  # no __pycache__/ beside the user's modules
     return environment
 
 
-def thread_environment(spec):
-    """Where trials share the cores (--no-timing), each gets its share, set before start:
-    TensorFlow's pools, and OpenMP's and OpenBLAS's (NumPy, torch)."""
-    threads = spec.get("threads")
-    if not threads:
-        return {}
-    return dict((name, str(threads)) for name in THREAD_VARIABLES)
+# How long loading a spec's data may take (bench.trial --probe-data: an import and load_data).
+PROBE_SECONDS = 600
+
+
+class ProbeFailed(RuntimeError):
+    """bench.trial --probe-data failed; the message is its one line."""
+
+
+def probed(exit_code, stdout, stderr):
+    """What bench.trial --probe-data printed, or ProbeFailed with its last line of stderr."""
+    if exit_code == 0 and stdout.strip():
+        return json.loads(stdout.strip().splitlines()[-1])
+    lines = stderr.strip().splitlines()
+    raise ProbeFailed(lines[-1] if lines else "exit status %s, no output" % exit_code)
 
 
 def run(python, worker_path, spec, staging, timeout, runner_info, extra_environment=None, inherit=()):
@@ -92,7 +101,7 @@ class WorkerProcess(StartedTrial):
             [spec_path, os.path.join(staging, "result.json")]
         environment = trial_environment(spec["config"], worker_path, inherit=inherit)
         environment.update(extra_environment or {})
-        environment.update(thread_environment(spec))
+        environment.update(scratch_environment(staging))
         self.started = time.perf_counter()
         self.deadline = None
         with open(os.path.join(staging, "log.txt"), "wb") as log:
@@ -135,14 +144,15 @@ class WorkerProcess(StartedTrial):
                                timed_out, wall_seconds, text, info, self.timeout)
 
     def cancel(self):
-        _kill_session(self.process)
+        leftovers.kill_group(self.process.pid)  # the worker leads it; with everything it started
+        self.process.wait()
+        if not self.process.stdin.closed:
+            self.process.stdin.close()
+        leftovers.stop(self.staging)  # what left the group
 
 
-def _kill_session(process):
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):  # gone already, with everything it started
-        pass
-    process.wait()
-    if not process.stdin.closed:
-        process.stdin.close()
+def scratch_environment(staging):
+    """The trial's mark (its scratch folder) and its temporary folder, inside that folder."""
+    temporary = os.path.join(os.path.abspath(staging), "tmp")
+    os.makedirs(temporary, exist_ok=True)
+    return {leftovers.MARK: os.path.abspath(staging), "TMPDIR": temporary}

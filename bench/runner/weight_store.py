@@ -4,12 +4,15 @@ that differ can be told how far apart they are.
 The runner moves each run's weights (saved by the trial beside its result) into
 ``DIR/weights/<sha256>.npz`` and records, for every earlier trial of the same cell whose
 weights differ, the largest absolute difference. The store may be deleted after the run:
-the differences are in the trial files.
+the differences are in the trial files. A stored file that does not load, or whose arrays
+do not hash to its name (damaged, edited), counts as absent and is replaced when the same
+outcome comes again.
 """
 
 import os
 import shutil
 
+from bench.trial.digests import arrays_sha256
 from bench.trial.weights import load, max_abs_difference
 
 
@@ -26,21 +29,30 @@ class WeightStore(object):
             return None
         os.makedirs(self.root, exist_ok=True)
         target = self.path_for(digest)
-        if os.path.exists(target):
+        if self.read(digest) is not None:
             os.unlink(file)
         else:
             shutil.move(file, target)
         return target
 
+    def read(self, digest):
+        """The stored arrays of an outcome, or None where they are absent or not what their
+        name says."""
+        try:
+            arrays = load(self.path_for(digest))
+        except Exception:  # absent, or not an npz any more (numpy and zipfile raise several kinds)
+            return None
+        return arrays if arrays_sha256(arrays) == digest else None
+
     def differences(self, digest, others):
         """{other digest: largest |a - b| to ``digest``} for the others that differ from it and
         are stored; each outcome is read once, however many trials share it."""
-        path = self.path_for(digest)
-        if not os.path.exists(path):
+        weights = self.read(digest)
+        if weights is None:
             return {}
-        found, weights = {}, None
+        found = {}
         for other in set(others) - {digest}:
-            if os.path.exists(self.path_for(other)):
-                weights = load(path) if weights is None else weights
-                found[other] = max_abs_difference(weights, load(self.path_for(other)))
+            stored = self.read(other)
+            if stored is not None:
+                found[other] = max_abs_difference(weights, stored)
         return found

@@ -36,7 +36,7 @@ from typing import NamedTuple
 from bench.runner import outcomes as trial_outcomes
 from bench.runner.budget import kind_of
 from bench.runner.started import Deferred, StartedTrial
-from bench.trial.jsonfile import read_json
+from bench.trial import result_file
 from bench.runner.weight_store import WeightStore
 
 MAX_ATTEMPTS = 3
@@ -105,8 +105,8 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=(
             try:
                 if result["status"] == "ok":
                     _keep_weights(result, staging, state.store, state.outcomes.setdefault(_cell_of(trial), []))
-                tree.write(result)
                 tree.keep_trace(staging, trial.trial_id)
+                tree.write(result)
             except OSError as error:
                 if error.errno == errno.ENOSPC:
                     raise DiskFull(_disk_full_message(tree, state))
@@ -347,7 +347,7 @@ def _earlier_outcomes(tree, trials, budget=None):
     found = {}
     for trial in trials:
         if tree.done(trial.trial_id):
-            result = read_json(tree.path_for(trial.trial_id))
+            result = result_file.read(tree.path_for(trial.trial_id))  # damaged ones were set aside
             if budget is not None and (result.get("runner") or {}).get("wall_seconds") is not None:
                 budget.measured(kind_of(trial), result["runner"]["wall_seconds"])
             if result["status"] == "ok":

@@ -1,4 +1,5 @@
-"""python -m bench.trial [--until-stdin-closes [--held]] SPEC.json RESULT.json  |  --probe  |  --probe-framework NAME
+"""python -m bench.trial [--until-stdin-closes [--held]] SPEC.json RESULT.json  |  --probe  |
+   --probe-framework NAME  |  --probe-data SPEC.json
 
 Exit status: 0 trial ok, 3 trial failed (its result is written), 2 unusable arguments or
 spec (no result), 4 stopped because the runner went away (no result). Any other status
@@ -9,7 +10,10 @@ importing its framework and loading its data, the trial puts an empty file ``rea
 RESULT.json and waits for the runner to write to that pipe before it seeds or builds
 anything (bench.trial.lifeline). ``--probe`` says what is installed
 without importing it; ``--probe-framework`` imports one framework as a trial would and says
-what it sees (exit 3 with one line where it cannot).
+what it sees (exit 3 with one line where it cannot); ``--probe-data`` loads a spec's data as
+its trial would (the framework imported, the experiment file's ``load_data`` called) and says
+how many examples there are, so that a run can refuse ``--samples`` beyond them before any
+trial (exit 3 with the error's first line where loading fails).
 """
 
 import functools
@@ -17,7 +21,7 @@ import json
 import os
 import sys
 
-from bench.trial import installed, jsonfile
+from bench.trial import installed, jsonfile, result_file
 from bench.trial.exits import EXIT_OK, EXIT_TRIAL_FAILED, EXIT_USAGE
 from bench.trial.lifeline import READY_FILE, Lifeline
 
@@ -45,16 +49,33 @@ def probe_framework(name):
     return {"framework": name, "software": framework.software(), "gpus": framework.gpus()}
 
 
+def probe_data(spec_path):
+    """Load a spec's data as its trial would: how many examples, in which shapes."""
+    from bench.trial import data, experiment, frameworks, user_experiment
+    spec = jsonfile.read_json(spec_path)
+    framework = frameworks.create(spec["framework"])
+    keras = framework.load()
+    chosen = (user_experiment.UserExperiment(spec["experiment"]) if spec.get("experiment") else
+              experiment.shipped(spec["model"]))
+    x, y, described = data.load(spec["dataset"], None, keras, chosen)
+    return dict(described, shapes=data.shapes(x, y))
+
+
+PROBES = {"--probe-framework": probe_framework, "--probe-data": probe_data}
+
+
 def main(argv):
     if argv == ["--probe"]:
         print(json.dumps(probe()))
         return EXIT_OK
-    if len(argv) == 2 and argv[0] == "--probe-framework":
+    if len(argv) == 2 and argv[0] in PROBES:
         try:
-            print(json.dumps(probe_framework(argv[1])))
-        except Exception as error:  # what is missing, in one line, for the host to show
-            sys.stderr.write("%s: %s\n" % (type(error).__name__, str(error).strip().splitlines()[0] if str(error).strip() else ""))
+            found = PROBES[argv[0]](argv[1])
+        except Exception as error:  # what is missing or failing, in one line, for the host to show
+            text = str(error).strip()
+            sys.stderr.write("%s: %s\n" % (type(error).__name__, text.splitlines()[0] if text else ""))
             return EXIT_TRIAL_FAILED
+        print(json.dumps(found))
         return EXIT_OK
     hold = None
     if argv[:1] == ["--until-stdin-closes"]:
@@ -66,7 +87,7 @@ def main(argv):
             hold = functools.partial(runner.wait_for_release, ready)
     if len(argv) != 2:
         sys.stderr.write("usage: python -m bench.trial [--until-stdin-closes [--held]] SPEC.json RESULT.json "
-                         "| --probe | --probe-framework NAME\n")
+                         "| --probe | --probe-framework NAME | --probe-data SPEC.json\n")
         return EXIT_USAGE
     spec_path, result_path = argv
     from bench.trial import trial  # needs numpy; the probe above must not
@@ -76,7 +97,7 @@ def main(argv):
     except (OSError, ValueError) as error:  # unreadable or malformed spec
         sys.stderr.write("error: %s\n" % error)
         return EXIT_USAGE
-    jsonfile.write_json_atomic(result_path, result)
+    result_file.write(result_path, result)
     return EXIT_OK if result["status"] == "ok" else EXIT_TRIAL_FAILED
 
 

@@ -1,4 +1,9 @@
-"""Load the training arrays a trial uses and describe them (name, size, digest)."""
+"""Load the training arrays a trial uses and describe them (name, size, digest).
+
+An experiment file's ``load_data`` may return, for x and for y, one array or several (a
+list, tuple or dict of arrays: a model with several inputs or outputs); every array holds
+one row per example. The digest covers every array in order (a dict's by key).
+"""
 
 import numpy
 
@@ -32,18 +37,51 @@ def load(dataset, samples, keras, chosen):
             x, y = arrays["x_train"], arrays["y_train"]
     else:
         raise ValueError("unknown dataset kind %r" % kind)
+    examples = count(x)
     if samples is not None:
-        if samples > len(x):
-            raise ValueError("asked for %d samples but %s has %d" % (samples, dataset["name"], len(x)))
-        x, y = x[:samples], y[:samples]
+        if samples > examples:
+            raise ValueError("asked for %d samples but %s has %d" % (samples, dataset["name"], examples))
+        x, y = first(x, samples), first(y, samples)
+        examples = samples
     description = {
         "name": dataset["name"],
         "kind": kind,
-        "train_examples": int(len(x)),
-        "arrays_sha256": arrays_sha256([x, y]),
+        "train_examples": int(examples),
+        "arrays_sha256": arrays_sha256(leaves(x) + leaves(y)),
     }
     for key in ("source", "permutation"):
         if key in dataset:
             description[key] = dataset[key]
     return (x if kind == EXPERIMENT else x / 255.0), y, description
 
+
+
+def leaves(value):
+    """The arrays of one side (x or y): itself, or the members of a list, tuple or dict (by
+    key); None where it is neither an array nor such a collection of arrays."""
+    if isinstance(value, numpy.ndarray):
+        return [value]
+    members = ([value[key] for key in sorted(value)] if isinstance(value, dict) else
+               list(value) if isinstance(value, (list, tuple)) else None)
+    if not members or not all(isinstance(member, numpy.ndarray) for member in members):
+        return None
+    return members
+
+
+def count(value):
+    """Examples in one side: the rows of its first array."""
+    return len(leaves(value)[0])
+
+
+def first(value, rows):
+    """The first ``rows`` examples of one side, in its own structure."""
+    if isinstance(value, dict):
+        return dict((key, member[:rows]) for key, member in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value)(member[:rows] for member in value)
+    return value[:rows]
+
+
+def shapes(x, y):
+    """The shapes of both sides' arrays, as lists."""
+    return {"x": [list(a.shape) for a in leaves(x)], "y": [list(a.shape) for a in leaves(y)]}

@@ -34,7 +34,8 @@ def train(keras, x, y, settings, chosen, trace_folder=None):
     epoch_seconds = []
     callbacks = [_epoch_timer(keras, epoch_seconds)]
     if trace_folder is not None:
-        callbacks.append(trace.callback(keras, trace_folder))
+        built_here = trace.build_variables(model, x, settings["batch_size"])
+        callbacks.append(trace.callback(keras, trace_folder, built_before_fit=built_here))
     started = time.perf_counter()
     history = model.fit(x, y, epochs=settings["epochs"], batch_size=settings["batch_size"],
                         validation_split=settings["validation_split"], verbose=0,

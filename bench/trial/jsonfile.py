@@ -9,14 +9,24 @@ def write_json_atomic(path, document):
     """Write ``document`` to ``path`` via a temporary file in the same folder and a rename.
 
     Floats are written with ``repr``, which round-trips exactly, so histories compare
-    bit-for-bit after a trip through the file.
+    bit-for-bit after a trip through the file. Strict JSON: a NaN or infinity is a ValueError
+    (the fields that may hold one write it as text first: bench.trial.floats).
     """
-    write_text_atomic(path, json.dumps(document, indent=1, sort_keys=True) + "\n")
+    write_text_atomic(path, json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_json(path):
+    """A JSON file, strictly (a bare NaN or Infinity is a ValueError, as every JSON reader but
+    Python's says); ValueError also where it nests too deeply to read."""
     with open(path) as stream:
-        return json.load(stream)
+        try:
+            return json.load(stream, parse_constant=_refuse)
+        except RecursionError:
+            raise ValueError("%s nests too deeply to be read" % path)
+
+
+def _refuse(name):
+    raise ValueError("a bare %s, which is not JSON" % name)
 
 
 def write_text_atomic(path, text):

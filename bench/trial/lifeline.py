@@ -1,7 +1,8 @@
 """The trial's stdin: a pipe whose other end only the runner holds.
 
 It is the trial's lifeline: when it closes, however the runner ended (SIGKILL too), the trial
-stops at once, so that no worker ever outlives its runner. It is also the barrier of an
+stops at once, with every process it started (its process group, which it leads: the runner
+starts it in a session of its own), so that nothing of a trial outlives its runner. It is also the barrier of an
 overlapped start: a trial started early imports its framework and loads its data while the
 trial before it trains (or while the trials before it import theirs), says that it is ready
 and waits until the runner writes to the pipe, which it does once the trial before it has
@@ -9,6 +10,7 @@ ended. Nothing seeds, touches a device or builds a model before then.
 """
 
 import os
+import signal
 import threading
 import time
 
@@ -28,6 +30,8 @@ class Lifeline(object):
                 self._released.set()  # any byte from the runner: go
         except OSError:
             pass
+        if os.getpgrp() == os.getpid():  # never the group of a shell that started it by hand
+            os.killpg(0, signal.SIGKILL)  # what the trial started (a data loader, a user's helper), and itself
         os._exit(EXIT_RUNNER_GONE)  # now: no cleanup that could block, nothing half-written is kept
 
     def wait_for_release(self, ready_path):

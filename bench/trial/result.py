@@ -2,8 +2,9 @@
 
 One file per trial (``trials/<trial id>.json``); every way of running trials writes it
 through ``new``/``failure`` and ``bench.runner.tree``, which refuses a document that
-``problems`` finds fault with, and the host reads it back through the same ``problems``
-(after upgrading an older schema, ``bench.upgrade``). Fields::
+``problems`` finds fault with, and every reader reads it back through the same ``problems``
+(bench.trial.result_file: strict JSON, older schemas upgraded by bench.trial.upgrade).
+Fields::
 
     schema_version  SCHEMA_VERSION
     spec            what was asked (trial_id, config, protocol, seed, framework, model,
@@ -12,17 +13,26 @@ through ``new``/``failure`` and ``bench.runner.tree``, which refuses a document 
     error           None when ok, else {type, message[, traceback]}
     mechanism       the controls applied (bench.trial.controls)
     runs            per run: history, weights_sha256, epoch_seconds, fit_seconds, ...
+    experiment_executed  {path, sha256} of the experiment file's bytes the trial ran (user files)
     dataset, timing, software, machine, device, environment, cuda_cache, runner, ...
+
+Histories and weight differences may hold non-finite floats: the file keeps them as text
+(bench.trial.floats), ``encoded``/``decoded`` convert.
 """
 
+import math
 import numbers
+import re
 
-from bench.trial import controls
+from bench.trial import controls, floats
 from bench.trial.configurations import CONFIGS
+from bench.trial.frameworks import FRAMEWORKS
 
-# Bump on any incompatible change of the fields, and teach bench.upgrade the older one.
+# Bump on any incompatible change of the fields, and teach bench.trial.upgrade the older one.
 # 1: mechanism as lines of prose. 2: mechanism as structured entries (bench.trial.controls).
-SCHEMA_VERSION = 2
+# 3: non-finite floats as text (bench.trial.floats); experiment_executed.
+SCHEMA_VERSION = 3
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 STATUSES = ("ok", "error", "timeout", "unsupported")
 # How many times one trial trains: a fresh process once; the article's loop twice in one process.
 PROTOCOL_RUNS = {"process": 1, "in-process": 2}
@@ -42,6 +52,54 @@ def failure(spec, status, error_type, message):
     document = new(spec)
     document.update(status=status, error={"type": error_type, "message": message})
     return document
+
+
+def encoded(document):
+    """The document as its file holds it: non-finite floats as text (bench.trial.floats)."""
+    return _convert(document, floats.encode)
+
+
+def decoded(document):
+    """The document read from a file, with those texts turned back into floats; ValueError
+    naming the field where one holds neither a number nor such a text."""
+    return _convert(document, floats.decode)
+
+
+def _convert(document, convert):
+    """``convert`` applied to every value of the fields that may hold a non-finite float."""
+    if not isinstance(document, dict):
+        return document
+    converted = dict(document)
+    if isinstance(document.get("weights_max_abs_diff"), dict):
+        converted["weights_max_abs_diff"] = dict(
+            (other, _value(convert, value, "weights_max_abs_diff." + other))
+            for other, value in document["weights_max_abs_diff"].items())
+    if isinstance(document.get("runs"), list):
+        converted["runs"] = [_run(convert, run, index) for index, run in enumerate(document["runs"])]
+    return converted
+
+
+def _run(convert, run, index):
+    if not isinstance(run, dict):
+        return run
+    run = dict(run)
+    if isinstance(run.get("history"), dict):
+        run["history"] = dict(
+            (metric, [_value(convert, value, "runs[%d].history.%s" % (index, metric)) for value in values]
+             if isinstance(values, list) else values)
+            for metric, values in run["history"].items())
+    if "max_abs_diff_vs_run0" in run:
+        run["max_abs_diff_vs_run0"] = _value(convert, run["max_abs_diff_vs_run0"], "runs[%d].max_abs_diff_vs_run0" % index)
+    return run
+
+
+def _value(convert, value, where):
+    if value is None:
+        return None
+    try:
+        return convert(value)
+    except ValueError as error:
+        raise ValueError("%s holds %s" % (where, error))
 
 
 def problems(document):
@@ -66,11 +124,16 @@ def problems(document):
     for name in ("timing", "software", "machine", "environment", "runner", "weights_max_abs_diff"):
         if name in document and not isinstance(document[name], dict):
             found.append("%s is not an object" % name)
-    if not all(_number(value) for value in (document.get("timing") or {}).values()):
-        found.append("timing holds something other than numbers")
+    timing = document.get("timing")
+    if isinstance(timing, dict) and not all(_duration(value) for value in timing.values()):
+        found.append("timing holds something other than durations (finite numbers, at least 0)")
+    differences = document.get("weights_max_abs_diff")
+    if isinstance(differences, dict) and not all(_number(value) and not value < 0 for value in differences.values()):
+        found.append("weights_max_abs_diff holds something other than differences (numbers, at least 0)")
+    found += _executed_problems(document)
+    found += _context_problems(document)
     device = document.get("device")
-    if device is not None and not (isinstance(device, dict) and device.get("kind") in DEVICE_KINDS
-                                   and isinstance(device.get("name"), str)):
+    if device is not None and not _device(device):
         found.append("device is not an object with a kind (cpu or gpu) and a name")
     return found
 
@@ -99,6 +162,8 @@ def _spec_problems(spec):
     for name in ("framework", "model", "target"):
         if name in spec and not isinstance(spec[name], str):
             found.append("spec.%s is not text" % name)
+    if isinstance(spec.get("framework"), str) and spec["framework"] not in FRAMEWORKS:
+        found.append("spec.framework %r is not one of %s" % (spec["framework"], ", ".join(FRAMEWORKS)))
     return found
 
 
@@ -107,9 +172,11 @@ def _runs_problems(document, status):
     if not isinstance(runs, list):
         return ["runs is not a list"]
     found = []
-    expected = PROTOCOL_RUNS.get((document["spec"] or {}).get("protocol")) if isinstance(document["spec"], dict) else None
+    protocol = document["spec"].get("protocol") if isinstance(document["spec"], dict) else None
+    expected = PROTOCOL_RUNS.get(protocol) if isinstance(protocol, str) else None
     if status == "ok" and expected is not None and len(runs) != expected:
         found.append("an ok %s trial needs %d runs, has %d" % (document["spec"]["protocol"], expected, len(runs)))
+    epochs = document["spec"].get("epochs") if isinstance(document["spec"], dict) else None
     for index, run in enumerate(runs):
         if not isinstance(run, dict):
             found.append("runs[%d] is not an object" % index)
@@ -118,14 +185,66 @@ def _runs_problems(document, status):
         if not (isinstance(history, dict) and history and all(
                 isinstance(values, list) and values and all(_number(v) for v in values) for values in history.values())):
             found.append("runs[%d].history is not an object of lists of numbers" % index)
+        elif isinstance(epochs, int) and any(len(values) != epochs for values in history.values()):
+            found.append("runs[%d].history does not hold one value per epoch (%d) for every metric" % (index, epochs))
         digest = run.get("weights_sha256")
-        if not (isinstance(digest, str) and len(digest) == 64):
+        if not (isinstance(digest, str) and SHA256.match(digest)):
             found.append("runs[%d].weights_sha256 is not a sha256" % index)
-        if not _number(run.get("fit_seconds")):
-            found.append("runs[%d].fit_seconds is not a number" % index)
-        if not (isinstance(run.get("epoch_seconds"), list) and all(_number(v) for v in run["epoch_seconds"])):
-            found.append("runs[%d].epoch_seconds is not a list of numbers" % index)
+        if not _duration(run.get("fit_seconds")):
+            found.append("runs[%d].fit_seconds is not a duration (a finite number, at least 0)" % index)
+        if not (isinstance(run.get("epoch_seconds"), list) and all(_duration(v) for v in run["epoch_seconds"])):
+            found.append("runs[%d].epoch_seconds is not a list of durations" % index)
+        if run.get("weights_file") is not None and not isinstance(run["weights_file"], str):
+            found.append("runs[%d].weights_file is not a file name" % index)
     return found
+
+
+# Text fields of the software and runner records that reports name cells by.
+_TEXT = ("python", "tensorflow", "keras", "jax", "torch", "numpy", "image", "image_id", "python_version")
+
+
+def _context_problems(document):
+    """What reports read of where and with what a trial ran: of the right types, where present."""
+    found = []
+    for name in ("software", "runner"):
+        record = document.get(name)
+        if isinstance(record, dict) and not all(isinstance(record.get(key), (str, type(None))) for key in _TEXT):
+            found.append("%s holds a version or image that is not text" % name)
+    runner = document.get("runner")
+    if isinstance(runner, dict):
+        device = runner.get("device")
+        if device is not None and not _device(device):
+            found.append("runner.device is not an object with a kind (cpu or gpu) and a name")
+        if "wall_seconds" in runner and not _duration(runner["wall_seconds"]):
+            found.append("runner.wall_seconds is not a duration")
+        concurrent = runner.get("concurrent_trials", 1)
+        if not isinstance(concurrent, int) or isinstance(concurrent, bool) or concurrent < 1:
+            found.append("runner.concurrent_trials is not a whole number of at least 1")
+    if document.get("cuda_cache") is not None and not isinstance(document["cuda_cache"], dict):
+        found.append("cuda_cache is not an object")
+    experiment = document["spec"].get("experiment") if isinstance(document["spec"], dict) else None
+    if experiment is not None and not (isinstance(experiment, dict) and _all(experiment, ("name", "sha256"), str)):
+        found.append("spec.experiment is not an object with a name and a sha256")
+    return found
+
+
+def _device(device):
+    return isinstance(device, dict) and device.get("kind") in DEVICE_KINDS and isinstance(device.get("name"), str)
+
+
+def _executed_problems(document):
+    """A trial of an experiment file records the sha256 of the bytes it ran: they must be the
+    file its spec names (a trial that ran other code does not belong to its cell)."""
+    executed, spec = document.get("experiment_executed"), document["spec"]
+    planned = spec.get("experiment") if isinstance(spec, dict) else None
+    if executed is None:
+        return []
+    if not (isinstance(executed, dict) and isinstance(executed.get("sha256"), str)):
+        return ["experiment_executed is not an object with a sha256"]
+    if not isinstance(planned, dict) or executed["sha256"] != planned.get("sha256"):
+        return ["the trial executed an experiment file with sha256 %s, not the one its spec names (%s)"
+                % (executed["sha256"][:12], (planned or {}).get("sha256", "none")[:12])]
+    return []
 
 
 def _mechanism_problems(mechanism):
@@ -143,6 +262,10 @@ def _mechanism_problems(mechanism):
 
 def _number(value):
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _duration(value):
+    return _number(value) and math.isfinite(value) and value >= 0
 
 
 def _all(mapping, names, kind):

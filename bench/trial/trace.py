@@ -6,8 +6,16 @@ the initial variables. The variables themselves are kept as snapshots (``step-<n
 every step while they fit a byte budget, then at steps ever further apart (powers of two),
 so the size of a difference is exact where it starts and its growth is seen later on.
 
+The first comparison point is the first moment every variable exists. A model given no
+input shape creates its variables lazily, inside the first training step, where no callback
+sees them before they are updated; a traced trial therefore builds such a model first, by
+calling it on its first batch in inference mode (no update, no dropout mask drawn; the
+initializers draw what the lazy build would: tested bit-identical on Keras 3), and records
+that it did (``built_before_fit``).
+
 Files, in the trial's folder ``trace/``: ``steps.json`` (names, and per step its epoch,
-batch, loss and digests) and ``snapshots/step-<n>.npz``.
+batch, loss and digests; a non-finite loss as text, bench.trial.floats) and
+``snapshots/step-<n>.npz``.
 """
 
 import hashlib
@@ -16,16 +24,27 @@ import os
 
 import numpy
 
+from bench.trial import data, floats
+
 DEFAULT_BUDGET_BYTES = 256 * 2**20
 
 
-def callback(keras, folder, budget_bytes=DEFAULT_BUDGET_BYTES):
+def build_variables(model, x, batch_size):
+    """Create a lazily built model's variables before fit (see the module's doc); returns
+    whether it had to."""
+    if getattr(model, "built", True):  # (tf.keras 2 raises on .weights of a model not built)
+        return False
+    model(data.first(x, batch_size), training=False)
+    return True
+
+
+def callback(keras, folder, budget_bytes=DEFAULT_BUDGET_BYTES, built_before_fit=False):
     """A Keras callback that traces the training of the model it is given into ``folder``.
     (It reads ``self.model``: on jax, that is what brings the variables up to date mid-epoch.)"""
 
     class Trace(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.recorder = Recorder(folder, budget_bytes)
+            self.recorder = Recorder(folder, budget_bytes, built_before_fit)
             self.recorder.record(self.model, epoch=0, batch=0, loss=None)
 
         def on_epoch_begin(self, epoch, logs=None):
@@ -43,8 +62,9 @@ def callback(keras, folder, budget_bytes=DEFAULT_BUDGET_BYTES):
 
 
 class Recorder(object):
-    def __init__(self, folder, budget_bytes):
+    def __init__(self, folder, budget_bytes, built_before_fit=False):
         self.folder = folder
+        self.built_before_fit = built_before_fit
         self.snapshots = os.path.join(folder, "snapshots")
         os.makedirs(self.snapshots)
         self.budget = budget_bytes
@@ -57,7 +77,7 @@ class Recorder(object):
         if self.names is None or len(names) > len(self.names):  # optimizer slots appear after step 1
             self.names = names
         step = len(self.steps)
-        self.steps.append({"step": step, "epoch": epoch, "batch": batch, "loss": loss,
+        self.steps.append({"step": step, "epoch": epoch, "batch": batch, "loss": floats.encode(loss),
                            "digests": dict((name, digest(value)) for name, value in zip(names, values))})
         size = sum(value.nbytes for value in values)
         if self.spent + size <= self.budget or _power_of_two(step):
@@ -69,7 +89,8 @@ class Recorder(object):
 
     def close(self):
         with open(os.path.join(self.folder, "steps.json"), "w") as stream:
-            json.dump({"variables": self.names, "steps": self.steps}, stream)
+            json.dump({"variables": self.names, "steps": self.steps, "built_before_fit": self.built_before_fit},
+                      stream, allow_nan=False)
 
 
 def variables(model):

@@ -59,6 +59,8 @@ def run(spec, output_dir=None, hold=None):
         mechanism.extend(configurations.after_import(config, framework))
         chosen = (user_experiment.UserExperiment(spec["experiment"]) if spec.get("experiment") else
                   experiment.shipped(spec["model"]))  # loaded once: the in-process protocol builds twice
+        if spec.get("experiment"):  # the bytes it runs, checked against the plan's sha256 as they were read
+            result["experiment_executed"] = {"path": chosen.path, "sha256": chosen.sha256}
         x, y, result["dataset"] = _timed(result, "data_seconds", data.load, spec["dataset"],
                                          spec["samples"], keras, chosen)
         if hold is not None:

@@ -5,6 +5,11 @@ readable without rewriting their files: the loader upgrades each document in mem
 
 * 1 -> 2: ``mechanism`` was a list of lines of prose ("TF_DETERMINISTIC_OPS=1 (set before
   import)"); it becomes a list of structured entries (bench.trial.controls).
+* 2 -> 3: non-finite floats were bare ``NaN``/``Infinity`` (not JSON); schema 3 writes them
+  as text (bench.trial.floats), and its trials record the experiment file they executed. A
+  schema 2 document, once parsed, already holds the floats: only its version changes.
+
+Worker side (Python 3.6): a runner resuming a folder reads its trial files through this too.
 """
 
 import re
@@ -20,7 +25,7 @@ class UpgradeError(ValueError):
 def to_current(document: dict) -> dict:
     """The document in the current schema (the same object when it already is)."""
     version = document.get("schema_version")
-    while version in STEPS:
+    while isinstance(version, int) and version in STEPS:
         document = STEPS[version](document)
         version = document["schema_version"]
     return document
@@ -48,7 +53,7 @@ def _from_1(document: dict) -> dict:
     return upgraded
 
 
-def _entries_of(line) -> list[dict]:
+def _entries_of(line):
     if not isinstance(line, str):
         raise UpgradeError(f"schema 1 mechanism line not understood: {line!r}")
     environment = _ENVIRONMENT_LINE.match(line)
@@ -67,5 +72,9 @@ def _entries_of(line) -> list[dict]:
     raise UpgradeError(f"schema 1 mechanism line not understood: {line!r}")
 
 
-STEPS = {1: _from_1}
+def _from_2(document: dict) -> dict:
+    return dict(document, schema_version=3)
+
+
+STEPS = {1: _from_1, 2: _from_2}
 assert max(STEPS) + 1 == SCHEMA_VERSION, "add the step to the current schema"
