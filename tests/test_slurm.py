@@ -3,6 +3,7 @@ with a stand-in GPU type, started here and stopped afterwards by its pids. Real 
 the array tasks, the merge job merges them, and a second submission runs only what is missing.
 Without slurm-wlm and munge (or root) these tests skip, unless BENCH_REQUIRE_SLURM=1 (CI)."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -66,11 +67,13 @@ def test_gpu_shards_start_trials_early_as_bench_run_does_on_gpus(tmp_path):
     assert "--no-overlap" in serial and "--overlap " not in serial
 
 
-def test_each_task_runs_the_experiment_file_by_its_absolute_path(tmp_path):
+def test_each_task_runs_the_copy_of_the_experiment_file_made_at_submission(tmp_path):
     example = REPO / "bench" / "trial" / "experiments" / "augmentation.py"
+    frozen = tmp_path / "experiment" / hashlib.sha256(example.read_bytes()).hexdigest() / "augmentation.py"
     scripts = bench("slurm", "--tf", "2.21", *PLAN, "--experiment", example.relative_to(REPO), "--out", tmp_path,
                     "--dry-run").stdout
-    assert f"--experiment {example}" in scripts and "--model" not in scripts
+    assert f"--experiment {frozen}" in scripts and "--model" not in scripts
+    assert not frozen.exists()  # a dry run writes nothing
 
 
 def test_a_shard_that_would_outrun_the_time_limit_is_cut_by_config(tmp_path):

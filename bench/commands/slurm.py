@@ -8,6 +8,7 @@ from bench.console import say
 from bench.errors import UsageError
 from bench.report import tables
 from bench.runner import options
+from bench.results import folder_plan
 from bench.runner.tree import ResultTree
 
 NAME = "slurm"
@@ -71,9 +72,11 @@ def main(arguments) -> int:
     except ValueError as problem:
         raise UsageError(str(problem)) from None
     root = arguments.out.resolve()
-    if settings.get("experiment") and not arguments.dry_run:  # the shards run the code as it is now
+    if settings.get("experiment"):  # the shards run the code as it is now: ROOT's copy (made unless a dry run)
+        arguments.experiment = str(folder_plan.frozen_experiment(root, settings["experiment"]))
         try:
-            arguments.experiment = ResultTree(root).freeze_experiment(settings["experiment"])["path"]
+            if not arguments.dry_run:
+                ResultTree(root).freeze_experiment(settings["experiment"])
         except (ValueError, OSError) as problem:
             raise UsageError(f"--experiment: {problem}") from None
     found = slurm.shards(arguments, configs, protocols, workloads)
