@@ -47,13 +47,28 @@ def test_unknown_versions_are_refused_with_the_known_list():
     assert catalog.lookup("2.15.1").minor == "2.15"
 
 
-def test_known_gpu_limits():
-    for minor in ("2.1", "2.2", "2.3"):  # no kernels past Turing: fail on Ampere and Hopper
-        assert catalog.lookup(minor).gpu_limits["unsupported_from_compute_capability"] == "8.0"
-    for minor in ("2.4", "2.8", "2.11"):  # PTX compiled at start-up on Hopper
-        limits = catalog.lookup(minor).gpu_limits
-        assert limits["ptx_jit_from_compute_capability"] == "9.0" and "unsupported_from_compute_capability" not in limits
-    assert catalog.lookup("2.12").gpu_limits == {}
+def test_every_gpu_fact_has_a_source_and_none_claims_a_device():
+    for minor, entry in catalog.versions().items():
+        assert entry.gpu["source"] and entry.gpu["verified_on_device"] is False, minor
+        assert all(exception["source"] and exception["why"] for exception in entry.gpu["exceptions"]), minor
+    assert {a["compute_capability"] for a in catalog.architectures()} >= {"7.0", "8.0", "9.0", "10.0", "12.0"}
+
+
+@pytest.mark.parametrize("minor, capability, expected", [
+    ("2.2", "7.5", catalog.NATIVE),      # 7.0 kernels run on 7.5 (no release built sm_75)
+    ("2.3", "8.0", catalog.UNKNOWN),     # only PTX for 7.0: JIT or 'device kernel image is invalid'
+    ("2.15", "8.0", catalog.NATIVE),
+    ("2.14", "9.0", catalog.PTX_JIT),    # tensorflow/tensorflow#60739
+    ("2.15", "9.0", catalog.PTX_JIT),    # #62320
+    ("2.16", "9.0", catalog.UNKNOWN),    # no source settles it
+    ("2.17", "9.0", catalog.NATIVE),     # sm_60,sm_70,sm_80,sm_89,compute_90
+    ("2.17", "8.9", catalog.NATIVE),
+    ("2.21", "10.0", catalog.PTX_JIT),   # Blackwell through the 9.0 PTX
+    ("2.19", "12.0", catalog.FAILS),     # #97387, #99592, #89272
+    ("2.18", "12.0", catalog.UNKNOWN),
+])
+def test_what_each_build_should_do_on_each_gpu(minor, capability, expected):
+    assert catalog.gpu_expectation(catalog.lookup(minor), capability).outcome == expected
 
 
 # Messages as TF 2.3 builds printed them on A100s (tensorflow/tensorflow#41990 and #42428;
@@ -72,10 +87,12 @@ def test_unsupported_gpu_messages_are_recognised(line):
 def test_an_unsupported_cell_is_explained_from_the_catalog():
     spec = {"trial_id": "t", "config": "full", "protocol": "process", "epochs": 1, "dataset": {"name": "d"}}
     failed = result.failure(spec, "unsupported", "UnsupportedGPU", "device kernel image is invalid")
-    failed["runner"] = {"tensorflow": "2.2.0", "device": {"kind": "gpu", "name": "NVIDIA H100 80GB HBM3"}}
+    failed["runner"] = {"tensorflow": "2.2.0", "device": {"kind": "gpu", "name": "NVIDIA H100 80GB HBM3",
+                                                           "compute_capability": "9.0"}}
     [cell] = cells.build_cells([failed])
     assert cell.verdict == "unsupported"
-    assert "kernels up to Turing" in tables.render(views.cells_table([cell]))
+    text = tables.render(views.cells_table([cell]), "plain")
+    assert "the catalog expects unknown on 9.0: only PTX for 7.0" in text and "tensorflow/tensorflow#47563" in text
 
 
 def test_version_tuples():

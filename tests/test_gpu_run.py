@@ -62,8 +62,8 @@ def gpu_run(gpu_dir, python, work, out, *arguments, check=True, wait=True):
     return done
 
 
-def unpacked(out, tmp_path):
-    [archive] = out.glob("*.tar.gz")
+def unpacked(out, tmp_path, name="gpu-cpu-dry-run.tar.gz"):
+    archive = out / name
     with tarfile.open(archive) as packed:
         names = packed.getnames()
         packed.extractall(tmp_path / "unpacked")
@@ -75,7 +75,8 @@ def test_dry_run_on_a_bare_python_with_only_numpy_and_jax(gpu_dir, bare_python, 
     work, out = tmp_path / "work", tmp_path / "out"
     gpu_run(gpu_dir, bare_python, work, out, "--budget", 400, "--repeats", 2, "--frameworks", "keras3-jax",
             "--models", "mlp", *QUICK)
-    assert sorted(path.name for path in out.iterdir()) == ["gpu-cpu-dry-run.tar.gz", "gpu-run.log"]
+    assert sorted(path.name for path in out.iterdir()) == ["gpu-cpu-dry-run-jit-off.tar.gz", "gpu-cpu-dry-run.tar.gz",
+                                                           "gpu-run.log"]
     installed = sorted(path.name for path in (work / "site").iterdir() if path.name.endswith(".dist-info"))
     assert any(name.startswith("keras-3.") for name in installed)
     # Only what the machine lacked: its own NumPy (and jax's ml_dtypes) stay in charge.
@@ -87,6 +88,10 @@ def test_dry_run_on_a_bare_python_with_only_numpy_and_jax(gpu_dir, bare_python, 
     verdicts = {c["config"]: c["verdict"] for c in __import__("json").loads(bench("report", tree, "--format", "json").stdout)}
     assert verdicts == {"none": "mismatch", "seeds": "match", "full": "match"}
     assert (tree / "machine.json").exists() and (tree / "plan.json").exists()
+    # the same plan without XLA beside it: jax compiles every config with XLA as shipped
+    off = unpacked(out, tmp_path / "off", "gpu-cpu-dry-run-jit-off.tar.gz")
+    cells = __import__("json").loads(bench("report", tree, off, "--format", "json").stdout)
+    assert {(cell["jit_compile"], cell["xla"]) for cell in cells} == {("auto", "yes"), ("off", "no")}
 
 
 def test_a_call_cut_off_returns_what_it_finished_and_the_next_call_continues(gpu_dir, tmp_path):

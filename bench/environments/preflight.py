@@ -103,7 +103,11 @@ def _frameworks(python: str, frameworks: list[str], gpu: str | None, pythonpath:
             software = found["software"]
             versions = ", ".join(f"{name} {software[name]}" for name in ("keras", "tensorflow", "jax", "torch")
                                  if software.get(name))
-            report.lines.append(f"{framework}: {versions}; sees {len(found['gpus'])} GPU(s)")
+            stack = found.get("loaded") or {}
+            native = ", ".join([f"{label} {stack[key]}" for key, label in (
+                ("cuda_runtime", "CUDA runtime"), ("cuda_driver_api", "driver API"), ("cudnn", "cuDNN"),
+                ("cublas", "cuBLAS")) if stack.get(key)] + stack.get("libraries", []))
+            report.lines.append(f"{framework}: {versions}; sees {len(found['gpus'])} GPU(s); loaded: {native or 'nothing native of note'}")
             if gpu is not None and not found["gpus"]:
                 report.missing.append(f"{framework} sees no GPU although GPU {gpu} is there (a CPU-only build?)")
 

@@ -16,11 +16,14 @@ from bench.report import stats
 from bench.errors import UserError
 from bench.trial import floats
 from bench.trial.configurations import CONFIGS
+from bench.trial.result import FAILED
 from bench.trial.installed import version_tuple
 
 # Fields that identify what was measured; trials differing in any of them are never pooled.
 KEY_FIELDS = ("tf_version", "device", "image", "framework", "model", "dataset", "epochs", "samples",
-              "batch_size", "protocol")
+              "batch_size", "jit_compile", "protocol")
+# A key field's value where a result (or diagnosis) predates it.
+KEY_DEFAULTS = {"jit_compile": "auto"}
 FEW_RUNS = 5            # fewer timed runs than this: the interval is wide (a footnote says so)
 # What a cell carries of its diagnosis (the pair's file has the growth curves too).
 DIAGNOSIS_FIELDS = ("phase", "epoch", "step", "step_in_epoch", "variables", "max_abs_diff", "loss_difference",
@@ -43,6 +46,7 @@ class Cell:
     epochs: int
     samples: int | None
     batch_size: int
+    jit_compile: str                              # the setting asked (--jit-compile): auto, on, off
     protocol: str
     config: str
     trials: int = 0
@@ -63,10 +67,14 @@ class Cell:
     overhead_ci_low: float | None = None
     overhead_ci_high: float | None = None
     overhead_significant: bool | None = None
+    overhead_same_compiler: bool | None = None    # False: this cell and none were fitted by different compilers
     startup_seconds_median: float | None = None   # import, device start, model build
     cold_start_seconds: float | None = None       # the same for a trial that compiled PTX into an empty CUDA cache
     outcomes: list = field(default_factory=list)  # digests of the distinct outcomes (run_signature)
     diagnosis: dict | None = None                 # where two traced runs of the cell parted (bench diagnose)
+    xla: str | None = None                        # what fit used: yes, no, mixed (runs differ); None: unknown
+    stack: str | None = None                      # what the trials loaded: driver, CUDA, cuDNN, cuBLAS, PTX JIT; BLAS
+    compute_capability: str | None = None         # the GPU's, as the trials recorded it
     warnings: list = field(default_factory=list)
     errors: list = field(default_factory=list)
     # What the summary and versions views show beside the verdicts (not in the cells' records):
@@ -136,6 +144,7 @@ def key_of(result: dict) -> tuple:
         "epochs": spec["epochs"],
         "samples": spec.get("samples"),
         "batch_size": spec.get("batch_size", 32),
+        "jit_compile": spec.get("jit_compile", KEY_DEFAULTS["jit_compile"]),
         "protocol": spec["protocol"],
     }
     return tuple(values[name] for name in KEY_FIELDS) + (spec["config"],)
@@ -167,7 +176,7 @@ def build_cells(results: list[dict], diagnoses: list[dict] = ()) -> list[Cell]:
         groups[key_of(result)].append(result)
     cells = {key: _cell(key, members) for key, members in groups.items()}
     for diagnosis in diagnoses:
-        key = tuple(diagnosis["cell"].get(name) for name in KEY_FIELDS + ("config",))
+        key = tuple(diagnosis["cell"].get(name, KEY_DEFAULTS.get(name)) for name in KEY_FIELDS + ("config",))
         if key in cells and cells[key].diagnosis is None:
             cells[key].diagnosis = {name: diagnosis.get(name) for name in DIAGNOSIS_FIELDS}
     for cell in cells.values():
@@ -204,7 +213,12 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
         cell.weights_max_abs_diff = 0.0
     elif known:
         cell.weights_max_abs_diff = max(known, key=_nan_largest)
-    if cell.errors and all(error["status"] == "unsupported" for error in cell.errors) and not ok:
+    statuses = {error["status"] for error in cell.errors}
+    if statuses & set(FAILED):  # the trial's own failure first: it says nothing of determinism
+        cell.verdict = "error"
+    elif "refused" in statuses:  # op determinism stopped a trial: the outcome (config ops, TF 2.6's full)
+        cell.verdict = "refused"
+    elif statuses == {"unsupported"} and not ok:
         cell.verdict = "unsupported"
     elif cell.errors:
         cell.verdict = "error"
@@ -217,8 +231,40 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
         _startup(cell, ok)
         _overlapped(cell, ok)
     _non_finite(cell, runs)
+    cell.xla = compiler(runs)
     _for_views(cell, members, runs)
     return cell
+
+
+def compute_capability(result: dict) -> str | None:
+    """The compute capability of the GPU a trial ran on (or was given), where recorded."""
+    device = result.get("device") or (result.get("runner") or {}).get("device") or {}
+    return device.get("compute_capability") if device.get("kind") == "gpu" else None
+
+
+def loaded_stack(result: dict) -> str:
+    """The native stack a trial ran on, in a few words: driver, CUDA runtime, cuDNN, cuBLAS
+    as the process loaded them, the driver's PTX compiler where it was loaded or the log says
+    PTX was compiled; else the BLAS it loaded."""
+    loaded = result.get("loaded") or {}
+    device = result.get("device") or {}
+    parts = [f"driver {device['driver']}"] if device.get("driver") else []
+    parts += [f"{label} {loaded[key]}" for key, label in (("cuda_runtime", "CUDA"), ("cudnn", "cuDNN"),
+                                                          ("cublas", "cuBLAS")) if loaded.get(key)]
+    if loaded.get("ptx_jit_compiler_loaded") or ((result.get("runner") or {}).get("log_findings") or {}).get("ptx_jit"):
+        parts.append("PTX JIT")
+    if not parts:
+        parts = [name.split(".so")[0].removeprefix("lib") for name in loaded.get("libraries", [])
+                 if "blas" in name or "mkl" in name]
+    return ", ".join(parts) or "?"
+
+
+def compiler(runs: list[dict]) -> str | None:
+    """Whether fit compiled with XLA in these runs, as each recorded it (run.jit_compile)."""
+    used = {run.get("jit_compile") for run in runs}
+    if not runs or None in used:
+        return None
+    return "mixed" if len(used) > 1 else "yes" if used == {True} else "no"
 
 
 def _nan_largest(value: float) -> float:
@@ -247,6 +293,9 @@ def _for_views(cell: Cell, members: list[dict], runs: list[dict]) -> None:
     cell.final_metrics = {name: [run["history"][name][-1] for run in runs if name in run["history"]]
                           for name in chosen}
     cell.watched_loss = first_of(names, LOSS_METRICS)
+    stacks = {loaded_stack(member) for member in members if member["status"] == "ok"}
+    cell.stack = stacks.pop() if len(stacks) == 1 else "varies" if stacks else None
+    cell.compute_capability = next((capability for capability in map(compute_capability, members) if capability), None)
     cell.weights_digests = sorted({run["weights_sha256"] for run in runs})
     recorded = [m["mechanism"] for m in members if m["mechanism"]]
     if recorded:
@@ -359,6 +408,21 @@ def _overhead(cell: Cell, baseline: Cell | None, members: list[dict], baseline_m
     if ratio:
         cell.overhead_vs_none, cell.overhead_ci_low, cell.overhead_ci_high = ratio.value, ratio.low, ratio.high
         cell.overhead_significant = ratio.significant if cell.config != "none" else None
+        cell.overhead_same_compiler = same_compiler(cell, baseline)
+        if not cell.overhead_same_compiler:
+            cell.warnings.append(f"vs none compares two compilers: {cell.config} fit {_with(cell.xla)} XLA, none "
+                                 f"{_with(baseline.xla)} (Keras >= 3.7 turns jit_compile auto off under TF op "
+                                 "determinism, keras-team/keras#20315): the ratio is not determinism's cost alone; "
+                                 "--jit-compile off (or on) measures it with one compiler")
+
+
+def same_compiler(cell: Cell, other: Cell) -> bool:
+    """Whether two cells' fits used the same compiler (unknown counts as the same: nothing says otherwise)."""
+    return cell.xla is None or other.xla is None or cell.xla == other.xla
+
+
+def _with(xla: str | None) -> str:
+    return {"yes": "with", "no": "without", "mixed": "partly with"}.get(xla, "with or without")
 
 
 def _order(cell: Cell) -> tuple:
@@ -375,10 +439,14 @@ def only_difference(first: Cell, second: Cell) -> str | None:
     return differing[0] if len(differing) == 1 and first.config == second.config else None
 
 
-def known_limit(tf_version: str) -> str:
-    """What the catalog knows of this version's GPU limits, to explain an unsupported cell."""
+def known_limit(tf_version: str, compute_capability: str | None) -> str:
+    """What the catalog expects of this version on this GPU, with its source, to explain an
+    unsupported cell."""
     try:
-        reason = catalog.lookup(tf_version).gpu_limits.get("reason")
+        version = catalog.lookup(tf_version)
     except UserError:
-        reason = None
-    return f"known limit: {reason}" if reason else "no known limit recorded in the catalog"
+        return "not in the catalog"
+    if not compute_capability:
+        return "the trials recorded no compute capability to look up in the catalog"
+    expected = catalog.gpu_expectation(version, compute_capability)
+    return f"the catalog expects {expected.outcome} on {compute_capability}: {expected.why} ({expected.source})"

@@ -16,7 +16,7 @@ from bench.trial.configurations import CONFIGS  # noqa: E402
 from bench.trial.installed import version_tuple  # noqa: E402
 
 VERDICT_COLOURS = {"match": "#2e7d32", "mismatch": "#c62828", "error": "#757575",
-                   "unsupported": "#6a1b9a", "incomplete": "#e0e0e0"}
+                   "unsupported": "#6a1b9a", "refused": "#8d6e63", "incomplete": "#e0e0e0"}
 CONFIG_COLOURS = {"seeds": "#1565c0", "full": "#ef6c00"}
 COLUMNS = [("process", config) for config in CONFIGS] + [("in-process", config) for config in CONFIGS]
 
@@ -33,20 +33,37 @@ def _svg(figure) -> str:
     return out.getvalue()
 
 
-def _versions(cells: list[Cell]) -> list[str]:
-    return sorted({cell.tf_version for cell in cells}, key=lambda v: version_tuple(v) if v != "?" else ())
+# What a plot's rows stand for: a version, and where they vary in the plot, the workload and
+# the --jit-compile setting (cells that differ only in those would otherwise share a place).
+ROW_FIELDS = ("tf_version", "framework", "model", "jit_compile")
+
+
+def _rows(cells: list[Cell]) -> list[tuple]:
+    return sorted({tuple(getattr(cell, name) for name in ROW_FIELDS) for cell in cells},
+                  key=lambda row: (version_tuple(row[0]) if row[0][:1].isdigit() else (), row[1:]))
+
+
+def _row_of(cell: Cell) -> tuple:
+    return tuple(getattr(cell, name) for name in ROW_FIELDS)
+
+
+def _row_label(row: tuple, rows: list[tuple], prefix: str = "TF ") -> str:
+    varying = [index for index in range(1, len(ROW_FIELDS)) if len({other[index] for other in rows}) > 1]
+    extra = " ".join(str(row[index]) if ROW_FIELDS[index] != "jit_compile" else f"jit {row[index]}"
+                     for index in varying)
+    return f"{prefix}{row[0]}" + (f" {extra}" if extra else "")
 
 
 def verdict_grid(cells: list[Cell], device: str) -> str:
     """TF versions (rows) x protocol/config (columns): colour = verdict, text = identical k/n."""
     _style()
     mine = [cell for cell in cells if cell.device == device]
-    versions = _versions(mine)
+    versions = _rows(mine)
     columns = [column for column in COLUMNS if any((c.protocol, c.config) == column for c in mine)]
     figure, axes = pyplot.subplots(figsize=(1.1 * len(columns) + 1.6, 0.32 * len(versions) + 1.2))
     for row, version in enumerate(versions):
         for column, (protocol, config) in enumerate(columns):
-            match = [c for c in mine if (c.tf_version, c.protocol, c.config) == (version, protocol, config)]
+            match = [c for c in mine if (_row_of(c), c.protocol, c.config) == (version, protocol, config)]
             if not match:
                 continue
             cell = match[0]
@@ -61,7 +78,7 @@ def verdict_grid(cells: list[Cell], device: str) -> str:
     axes.set_xticklabels([config if protocol == "process" else f"{config}\n(in-process)"
                           for protocol, config in columns])
     axes.set_yticks([index + 0.45 for index in range(len(versions))])
-    axes.set_yticklabels([f"TF {version}" for version in versions])
+    axes.set_yticklabels([_row_label(version, versions) for version in versions])
     axes.tick_params(length=0)
     for spine in axes.spines.values():
         spine.set_visible(False)
@@ -76,12 +93,12 @@ def overhead(cells: list[Cell], device: str, protocol: str = "process") -> str:
     _style()
     mine = [cell for cell in cells if cell.device == device and cell.protocol == protocol
             and cell.config != "none" and cell.overhead_vs_none is not None]
-    versions = _versions(mine)
+    versions = _rows(mine)
     figure, axes = pyplot.subplots(figsize=(max(4.0, 0.45 * len(versions) + 2), 3.2))
     width = 0.38
     for offset, config in ((-width / 2, "seeds"), (width / 2, "full")):
         points = [(index, cell) for index, version in enumerate(versions) for cell in mine
-                  if cell.tf_version == version and cell.config == config]
+                  if _row_of(cell) == version and cell.config == config]
         if not points:
             continue
         xs = [index + offset for index, _ in points]
@@ -93,7 +110,8 @@ def overhead(cells: list[Cell], device: str, protocol: str = "process") -> str:
     axes.axhline(1.0, color="black", linewidth=0.8)
     axes.set_xlim(-0.6, len(versions) - 0.4)
     axes.set_xticks(range(len(versions)))
-    axes.set_xticklabels(versions, rotation=45 if len(versions) > 6 else 0)
+    axes.set_xticklabels([_row_label(version, versions, prefix="") for version in versions],
+                         rotation=45 if len(versions) > 6 else 0)
     axes.set_xlabel("TensorFlow")
     axes.set_ylabel("time relative to none")
     axes.legend(frameon=False)

@@ -7,8 +7,8 @@
 * ``results/devices.md`` where cells were measured on several device models (across trees);
 * ``diagnoses.md`` beside a tree's table where bench diagnose was run on it;
 * blocks in README.md between ``<!-- generated: KIND PATH -->`` and ``<!-- /generated -->``:
-  ``table``, ``summary``, ``versions`` or ``diagnoses`` of ``results/<tree>``, or ``harness
-  results/harness/<x>.json``.
+  ``table``, ``summary``, ``versions`` or ``diagnoses`` of ``results/<tree>``, ``harness
+  results/harness/<x>.json``, or ``catalog bench/data/catalog.json`` (its GPU facts).
 
 Nothing is typed in by hand: ``bench publish --check`` fails when anything is stale.
 """
@@ -84,8 +84,10 @@ def block(root: Path, match: re.Match, trees: dict[Path, tuple[list[dict], list]
         return tables.render(views.diagnoses_table(results.diagnoses([path])), "github")
     if kind == "harness":
         return harness_summary(_read(path))
+    if kind == "catalog":  # bench/data/catalog.json's GPU facts
+        return tables.render(views.gpu_facts_table(), "github")
     raise UserError(f"README.md: unknown generated block kind {kind!r} "
-                    "(known: table, summary, versions, diagnoses, harness, cost)")
+                    "(known: table, summary, versions, diagnoses, harness, cost, catalog)")
 
 
 def harness_summary(measurement: dict) -> str:

@@ -9,17 +9,19 @@
            verdict and outcome, and whether the outcomes are bit-identical across models.
 """
 
-from bench.report.cells import (ACCURACY_METRICS, KEY_FIELDS, LOSS_METRICS, Cell, build_cells, first_of, known_limit,
-                                only_difference)
+from bench.report.cells import (ACCURACY_METRICS, KEY_DEFAULTS, KEY_FIELDS, LOSS_METRICS, Cell, build_cells, first_of,
+                                known_limit, only_difference)
 from bench.trial import floats
+from bench.environments import catalog
 from bench.report.tables import Table
-from bench.trial.configurations import CONFIGS
+from bench.trial.configurations import CONFIGS, DEFAULT_CONFIGS
 from bench.trial.installed import version_tuple
 
 VIEWS = ("cells", "summary", "versions", "devices")
 HEADERS = {"tf_version": "TF", "device": "device", "image": "image", "framework": "framework",
            "model": "model", "dataset": "dataset", "epochs": "epochs", "samples": "samples",
-           "batch_size": "batch", "protocol": "protocol", "config": "config", "trials": "trials",
+           "batch_size": "batch", "jit_compile": "jit_compile", "protocol": "protocol", "config": "config",
+           "trials": "trials", "xla": "XLA",
            "identical": "identical", "distinct": "distinct", "verdict": "verdict",
            "weights_max_abs_diff": "max |Δw|", "val_loss_diff": "max |Δ val_loss|",
            "first_divergent_epoch": "diverges at epoch", "diagnosis": "first divergence",
@@ -35,7 +37,8 @@ Legend:
   distinct: how many different outcomes the runs of the cell produced.
 - verdict: match = every trial identical; mismatch = some differ; error = a trial failed (listed
   below; never counted as a mismatch); unsupported = this TF build cannot run on this GPU;
-  incomplete = fewer than two runs to compare.
+  refused = op determinism stopped the trial (a random op without a seed, or an op without a
+  deterministic kernel: listed below); incomplete = fewer than two runs to compare.
 - max |Δw|, max |Δ val_loss|: the largest absolute difference between compared runs, over every
   final weight, and over every epoch's val_loss (the loss, for a model that never validates;
   JSON output: every metric); diverges at epoch: the first epoch whose metrics differ (bit for
@@ -44,13 +47,18 @@ Legend:
 - epoch s: median steady-state epoch time (epochs after the first, which includes tracing and
   compilation), its IQR and the number of runs n (fit time where there is one epoch).
 - vs none: that median divided by the one under config none, with a 95 % bootstrap interval;
-  ns = not significant (the interval contains 1)."""
+  ns = not significant (the interval contains 1); XLA≠ = this cell and none were fitted by
+  different compilers (XLA: what fit used, per run; jit_compile: the setting asked), so the
+  ratio is not determinism's cost alone."""
 SUMMARY_LEGEND = """\
 Legend: each config column shows identical k/n and the verdict of the process protocol
 (fresh processes); in-process columns show the article's loop (one process trains twice,
 re-seeding before each model). seed API and determinism are what the trials recorded applying.
 Overheads: median steady-state epoch time relative to none (process protocol); ns = the
-95 % bootstrap interval contains 1 (see the cells table for intervals)."""
+95 % bootstrap interval contains 1 (see the cells table for intervals). full vs none is as the
+row ran (XLA≠: full and none were fitted by different compilers, as Keras >= 3.7 does on a GPU
+under jit_compile auto); "same compiler" is the ratio where both used one compiler: the row's
+own, or the row run with another --jit-compile."""
 DIAGNOSES_LEGEND = """\
 Legend: one row per pair of traced trials (fresh processes; never timed or pooled with the
 cell's trials). phase: initialization = the variables differ before the first step; forward =
@@ -61,8 +69,10 @@ optimizer's, with the largest |Δ| of each at that step; max |Δ| later: at the 
 kept. Tracing cost: median fit time of traced trials against the cell's own untraced ones."""
 DEVICES_LEGEND = """\
 Legend: one row per cell (version, workload, protocol, config) measured on several device
-models. Each device: identical k/n of its own trials and its outcome (digest of the
-histories and final weights; "varies" where its own trials differ). Identical across
+models. Each device: the stack its trials loaded (driver; CUDA runtime, cuDNN and cuBLAS as
+the process loaded them; "PTX JIT" where the driver compiled PTX), identical k/n of its own
+trials and its outcome (digest of the histories and final weights; "varies" where its own
+trials differ). Identical across
 devices: yes = every device reproduced itself and all gave the same bits; no = each
 reproduced itself but the models differ; - = cannot say (a device's own trials differ).
 Determinism is promised only on one GPU model: "no" is expected, "yes" is a finding."""
@@ -87,6 +97,8 @@ def cells_table(cells: list[Cell]) -> Table:
                        "epoch_seconds_iqr", "timed_runs", "overhead_vs_none"]
     if any(cell.diagnosis for cell in cells):  # bench diagnose was run on the folder
         columns.insert(columns.index("first_divergent_epoch") + 1, "diagnosis")
+    if any(cell.xla in ("yes", "mixed") for cell in cells) or len({cell.xla for cell in cells} - {None}) > 1:
+        columns.insert(columns.index("epoch_seconds_median"), "xla")  # where a compiler was there to differ
     rows = [[_shown(name, cell) for name in columns] for cell in cells]
     return Table(headers=[_header(name, cells) for name in columns], rows=rows,
                  records=[cell.record() for cell in cells], caption=_caption(cells, shown),
@@ -102,8 +114,12 @@ def summary_table(cells: list[Cell]) -> Table:
     shown = _key_columns(grouping, cells)
     if all(cell.image.startswith("local") for cell in cells) and "image" in shown:
         shown.remove("image")  # the Python column says it all for local interpreters
-    headers = [*(_header(name, cells) for name in shown), "Python", "seed API", "determinism", *CONFIGS,
-               *(f"in-process {config}" for config in CONFIGS), "epoch s none", "seeds vs none", "full vs none"]
+    configs = [config for config in CONFIGS if config in DEFAULT_CONFIGS or any(c.config == config for c in cells)]
+    compilers_differ = any(cell.overhead_same_compiler is False for cell in cells) or \
+        len({cell.jit_compile for cell in cells}) > 1
+    headers = [*(_header(name, cells) for name in shown), "Python", "seed API", "determinism", *configs,
+               *(f"in-process {config}" for config in configs), "epoch s none", "seeds vs none", "full vs none",
+               *(["full vs none, same compiler"] if compilers_differ else [])]
     rows, records = [], []
     for key, members in groups.items():
         values = dict(zip(grouping, key))
@@ -111,17 +127,19 @@ def summary_table(cells: list[Cell]) -> Table:
                      if cell is not None and cell.seed_api is not None), None)
         seed_api, determinism = (full.seed_api, full.determinism) if full else ("-", "-")
         python = ", ".join(sorted({version for cell in members.values() for version in cell.pythons})) or "?"
-        process = [members.get(("process", config)) for config in CONFIGS]
-        in_process = [members.get(("in-process", config)) for config in CONFIGS]
+        process = [members.get(("process", config)) for config in configs]
+        in_process = [members.get(("in-process", config)) for config in configs]
         baseline = members.get(("process", "none"))
         rows.append([*(str(values[name]) for name in shown), python, seed_api, determinism,
                      *(_verdict(cell) for cell in process), *(_verdict(cell) for cell in in_process),
                      _seconds(baseline.epoch_seconds_median or baseline.fit_seconds_median if baseline else None),
-                     _ratio(process[1]), _ratio(process[2])])
+                     _ratio(members.get(("process", "seeds"))), _ratio(members.get(("process", "full"))),
+                     *([_same_compiler_ratio(key, groups)] if compilers_differ else [])])
         records.append({**{name: values[name] for name in shown}, "python": python,
                         "seed_api": seed_api, "determinism": determinism,
-                        **{config: _record(cell) for config, cell in zip(CONFIGS, process)},
-                        **{f"in-process {config}": _record(cell) for config, cell in zip(CONFIGS, in_process)}})
+                        "full_vs_none_same_compiler": _same_compiler_ratio(key, groups),
+                        **{config: _record(cell) for config, cell in zip(configs, process)},
+                        **{f"in-process {config}": _record(cell) for config, cell in zip(configs, in_process)}})
     return Table(headers=headers, rows=rows, records=records, caption=_caption(cells, shown),
                  legend=SUMMARY_LEGEND, notes=_failure_notes(cells))
 
@@ -165,7 +183,8 @@ def _metric_header(cells: list[Cell], choices: tuple, kind: str) -> str:
 
 def diagnoses_table(diagnoses: list[dict]) -> Table:
     """One row per compared pair of traced trials (bench diagnose)."""
-    cells = [Cell(**{name: diagnosis["cell"][name] for name in KEY_FIELDS + ("config",)}) for diagnosis in diagnoses]
+    cells = [Cell(**{name: diagnosis["cell"].get(name, KEY_DEFAULTS.get(name)) for name in KEY_FIELDS + ("config",)})
+             for diagnosis in diagnoses]
     shown = _key_columns(KEY_FIELDS, cells) if cells else ["tf_version", "device", "protocol"]
     headers = [*(_header(name, cells) for name in shown), "config", "pair", "phase", "epoch", "step",
                "variables that part (largest |Δ| there)", "max |Δ| later", "tracing cost"]
@@ -208,6 +227,44 @@ def _variables(diagnosis: dict) -> str:
         if parts else "-"
 
 
+GPU_FACTS_LEGEND = """\
+Legend: what the official GPU build of each TF version should do on each GPU architecture,
+from the kernels it carries (bench/data/catalog.json): native = kernels for it (SASS of the same
+major, this minor or older); PTX JIT = no kernels, the driver compiles embedded PTX at start-up
+(minutes, paid once per image, GPU model and driver with a persistent CUDA JIT cache); fails =
+neither, or a failure on record; ? = no source settles it: measure it. No fact here has been
+verified on a device by this suite yet; bench check names a GPU trial that contradicts one."""
+
+
+def gpu_facts_table() -> Table:
+    """The catalog's GPU facts: per TF version (consecutive ones with the same facts merged),
+    the expectation on each GPU architecture, with numbered sources."""
+    architectures = catalog.architectures()
+    shown = {catalog.NATIVE: "native", catalog.PTX_JIT: "PTX JIT", catalog.FAILS: "fails", catalog.UNKNOWN: "?"}
+    sources: list[str] = []
+    groups: list[list] = []  # [first, last, outcomes, source numbers]
+    for version in catalog.versions().values():
+        expected = [catalog.gpu_expectation(version, architecture["compute_capability"])
+                    for architecture in architectures]
+        numbers = []
+        for source in [version.gpu["source"]] + [exception["source"] for exception in version.gpu["exceptions"]]:
+            if source not in sources:
+                sources.append(source)
+            numbers.append(sources.index(source) + 1)
+        outcomes = tuple(shown[item.outcome] for item in expected)
+        if groups and groups[-1][2:] == [outcomes, numbers]:
+            groups[-1][1] = version.minor
+        else:
+            groups.append([version.minor, version.minor, outcomes, numbers])
+    headers = ["TF", *(f"{a['name']} {a['compute_capability']} ({a['examples']})" for a in architectures), "sources"]
+    rows = [[first if first == last else f"{first}-{last}", *outcomes, ", ".join(f"[{n}]" for n in numbers)]
+            for first, last, outcomes, numbers in groups]
+    records = [{"tf": row[0], **dict(zip(headers[1:-1], row[1:-1])), "sources": [sources[n - 1] for n in numbers]}
+               for row, (_, _, _, numbers) in zip(rows, groups)]
+    return Table(headers=headers, rows=rows, records=records, legend=GPU_FACTS_LEGEND,
+                 notes=[f"- [{number}] {source}" for number, source in enumerate(sources, start=1)])
+
+
 def devices_table(cells: list[Cell]) -> Table:
     """Cells that differ only in the device model, side by side."""
     groups: dict[tuple, list[Cell]] = {}
@@ -223,11 +280,13 @@ def devices_table(cells: list[Cell]) -> Table:
         same = _identical_across(members)
         rows.append([first.tf_version, *(_shown(name, first) for name in shown), first.config,
                      str(len({cell.device for cell in members})),
-                     "; ".join(f"{cell.device}: {cell.identical}/{cell.trials} {_outcome(cell)}" for cell in members),
+                     "; ".join(f"{cell.device} ({cell.stack or '?'}): {cell.identical}/{cell.trials} {_outcome(cell)}"
+                               for cell in members),
                      "-" if same is None else "yes" if same else "no"])
         records.append({**{name: getattr(first, name) for name in DEVICE_LINEAGE}, "config": first.config,
                         "devices": {cell.device: {"identical": cell.identical, "trials": cell.trials,
-                                                  "verdict": cell.verdict, "outcomes": cell.outcomes}
+                                                  "verdict": cell.verdict, "outcomes": cell.outcomes,
+                                                  "stack": cell.stack}
                                     for cell in members},
                         "identical_across_devices": same})
     notes = [] if across else ["- no cell was measured on more than one device model"]
@@ -286,7 +345,25 @@ def _record(cell: Cell | None) -> dict | None:
 def _ratio(cell: Cell | None) -> str:
     if cell is None or cell.overhead_vs_none is None:
         return "-"
-    return f"{cell.overhead_vs_none:.2f}x" + ("" if cell.overhead_significant else " ns")
+    return f"{cell.overhead_vs_none:.2f}x{_marks(cell)}"
+
+
+def _marks(cell: Cell) -> str:
+    """What an overhead needs said beside it: ns (not significant), XLA≠ (two compilers)."""
+    return ("" if cell.overhead_significant else " ns") + ("" if cell.overhead_same_compiler is not False else " XLA≠")
+
+
+def _same_compiler_ratio(key: tuple, groups: dict) -> str:
+    """full vs none where both were fitted by one compiler: this row's own, or that of the row
+    that differs from it only in --jit-compile (a plan run with off beside auto), named."""
+    jit = [name for name in KEY_FIELDS if name != "protocol"].index("jit_compile")
+    rows = sorted((other for other in groups if other[:jit] + other[jit + 1:] == key[:jit] + key[jit + 1:]),
+                  key=lambda other: other != key)  # this row first
+    for other in rows:
+        full = groups[other].get(("process", "full"))
+        if full is not None and full.overhead_vs_none is not None and full.overhead_same_compiler is not False:
+            return _ratio(full) + ("" if other == key else f" (jit_compile {other[jit]})")
+    return "-"
 
 
 def _seconds(value: float | None) -> str:
@@ -325,6 +402,8 @@ def _shown(name: str, cell: Cell) -> str:
         return "-" if value is None else f"{value:.3f}"
     if name == "timed_runs":
         return str(value) if value else "-"
+    if name == "xla":
+        return value or "?"
     if name == "overhead_vs_none":
         return _overhead(cell)
     return "all" if value is None and name == "samples" else str(value)
@@ -343,8 +422,7 @@ def _overhead(cell: Cell) -> str:
         return "baseline" if cell.overhead_vs_none is not None else "-"
     if cell.overhead_vs_none is None:
         return "-"
-    mark = "" if cell.overhead_significant else " ns"
-    return f"{cell.overhead_vs_none:.2f}x [{cell.overhead_ci_low:.2f}-{cell.overhead_ci_high:.2f}]{mark}"
+    return f"{cell.overhead_vs_none:.2f}x [{cell.overhead_ci_low:.2f}-{cell.overhead_ci_high:.2f}]{_marks(cell)}"
 
 
 def _caption(cells: list[Cell], shown: list[str]) -> str:
@@ -361,7 +439,7 @@ def _failure_notes(cells: list[Cell]) -> list[str]:
     notes = []
     for cell in cells:
         if cell.verdict == "unsupported":
-            notes.append(f"- TF {cell.tf_version} on {cell.device}: {known_limit(cell.tf_version)}")
+            notes.append(f"- TF {cell.tf_version} on {cell.device}: {known_limit(cell.tf_version, cell.compute_capability)}")
         for error in cell.errors:
             message = error["message"].strip().splitlines()[0][:200] if error["message"].strip() else ""
             notes.append(f"- {error['trial_id']}: {error['status']}, {error['type'].rsplit('.', 1)[-1]}: {message}")
@@ -385,7 +463,7 @@ def _warning_notes(cells: list[Cell]) -> list[str]:
 
 
 # Dimensions a run varies on purpose; a split along them needs no note.
-DESIGNED = ("tf_version", "protocol")
+DESIGNED = ("tf_version", "protocol", "jit_compile")
 
 
 def _split_notes(cells: list[Cell]) -> list[str]:

@@ -94,8 +94,9 @@ def diagnoses(paths: list[Path]) -> list[dict]:
 
 def diagnosis_problem(document: dict) -> str | None:
     """What a diagnosis file lacks that reports read, or None."""
-    from bench.report.cells import KEY_FIELDS
-    if not isinstance(document.get("cell"), dict) or any(name not in document["cell"] for name in KEY_FIELDS):
+    from bench.report.cells import KEY_DEFAULTS, KEY_FIELDS
+    if not isinstance(document.get("cell"), dict) or any(name not in document["cell"] for name in KEY_FIELDS
+                                                          if name not in KEY_DEFAULTS):
         return "its cell is missing or incomplete"
     if document.get("phase") not in traces.PHASES:
         return f"phase {document.get('phase')!r} is not one of {', '.join(traces.PHASES)}"

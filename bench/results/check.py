@@ -5,7 +5,8 @@ and timings included), planned trials without a result, a missing plan or a miss
 incomplete machine.json, cells with fewer repeats than required, trials that failed (unless
 allowed), duplicates and trials outside their folder's plan, trials whose recorded controls
 contradict their config (each framework's own seed call and determinism switches,
-bench.evidence; none recording none), final weights that are missing or do not hash to the
+bench.evidence; none recording none), GPU trials that contradict the catalog's GPU facts
+(bench.results.gpu_facts), final weights that are missing or do not hash to the
 digest their trials record, and any recorded file changed, removed or added after the run
 wrote it (the folder's manifest, bench.runner.manifest).
 """
@@ -16,7 +17,7 @@ from bench import results
 from bench.environments import machine
 from bench.errors import UserError
 from bench.report import cells
-from bench.results import evidence, folder_plan
+from bench.results import evidence, folder_plan, gpu_facts
 from bench.runner import manifest
 from bench.runner.weight_store import WeightStore
 from bench.trial.result import FAILED
@@ -33,6 +34,9 @@ def problems(paths: list[Path], min_repeats: int, allow_failed: bool = False) ->
         found.append(str(damaged))
     for result in loaded:
         found += [f"{result['_source']}: {problem}" for problem in evidence.problems(result)]
+        contradicted = gpu_facts.contradiction(result)
+        if contradicted:
+            found.append(f"{result['_source']}: {contradicted}")
         if not allow_failed and result["status"] in FAILED:
             error = result["error"]
             found.append(f"{result['_source']}: the trial failed ({result['status']}, {error['type'].rsplit('.', 1)[-1]}: "

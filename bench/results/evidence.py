@@ -13,6 +13,8 @@ the controls, so that the check can catch a worker that applies too little:
   Keras 3 on tensorflow, the same call; on jax, ``--xla_gpu_deterministic_ops=true`` in
   ``XLA_FLAGS`` before import; on torch, ``torch.use_deterministic_algorithms(True)`` after
   import with ``CUBLAS_WORKSPACE_CONFIG`` (``:4096:8`` or ``:16:8``) before CUDA starts;
+* ops (op determinism without seeds): full's switch, and no seed, no seed call and no
+  PYTHONHASHSEED;
 * none records no control, and seeds no determinism switch.
 
 A switch made through the environment must also be in the environment the trial recorded.
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from bench.environments import catalog
 from bench.errors import UserError
 from bench.trial import controls
+from bench.trial.configurations import DETERMINISTIC, SEEDED
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,14 @@ def required(framework: str, tensorflow: str | None, config: str) -> tuple[Requi
         version = _catalog_entry(tensorflow)
         seeds = tuple(Required("seed", "call", name.strip(), controls.BEFORE_EACH_MODEL)
                       for name in version.seed_api.split("+"))
-        switch = (Required("determinism", "environment", "TF_DETERMINISTIC_OPS", controls.BEFORE_IMPORT, ("1",))
-                  if version.determinism.startswith("TF_DETERMINISTIC_OPS") else ENABLE_OP_DETERMINISM)
-        return (HASH_SEED, *seeds) + ((switch,) if config == "full" else ())
-    backend = framework.split("-", 1)[1] if framework.startswith("keras3-") else None
-    if backend not in KERAS3_FULL:
-        raise UserError(f"framework {framework!r} is unknown to bench check")
-    return (HASH_SEED, *KERAS3_SEED) + (KERAS3_FULL[backend] if config == "full" else ())
+        switches = (Required("determinism", "environment", "TF_DETERMINISTIC_OPS", controls.BEFORE_IMPORT, ("1",))
+                    if version.determinism.startswith("TF_DETERMINISTIC_OPS") else ENABLE_OP_DETERMINISM,)
+    else:
+        backend = framework.split("-", 1)[1] if framework.startswith("keras3-") else None
+        if backend not in KERAS3_FULL:
+            raise UserError(f"framework {framework!r} is unknown to bench check")
+        seeds, switches = KERAS3_SEED, KERAS3_FULL[backend]
+    return ((HASH_SEED, *seeds) if config in SEEDED else ()) + (switches if config in DETERMINISTIC else ())
 
 
 def problems(result: dict) -> list[str]:
@@ -99,8 +103,15 @@ def problems(result: dict) -> list[str]:
             wrong.append(f"config none ran with PYTHONHASHSEED={environment['PYTHONHASHSEED']}")
         return wrong
     wrong = []
-    if not isinstance(seed, int) or isinstance(seed, bool):
+    if config in SEEDED and (not isinstance(seed, int) or isinstance(seed, bool)):
         wrong.append(f"config {config} records no seed")
+    if config not in SEEDED:
+        seeding = [entry.get("text", "?") for entry in mechanism if entry.get("role") in ("seed", "hash seed")]
+        seeding += [f"seed {seed}"] if seed is not None else []
+        seeding += ([f"PYTHONHASHSEED={environment['PYTHONHASHSEED']} in its environment"]
+                    if environment.get("PYTHONHASHSEED") is not None else [])
+        if seeding:
+            wrong.append(f"config {config} is unseeded, yet records {'; '.join(seeding)}")
     try:
         needed = required(framework, (result.get("software") or {}).get("tensorflow"), config)
     except UserError as error:
@@ -111,7 +122,7 @@ def problems(result: dict) -> list[str]:
         elif requirement.how == "environment" and not _in_environment(requirement, environment):
             wrong.append(f"config {config} recorded {requirement.name} but ran with "
                          f"{requirement.name}={environment.get(requirement.name)!r}")
-    if config == "seeds":
+    if config not in DETERMINISTIC:
         switches = [entry.get("text", "?") for entry in mechanism if entry.get("role") == "determinism"]
         if switches:
             wrong.append(f"config seeds records determinism switches: {'; '.join(switches)}")

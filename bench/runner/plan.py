@@ -11,7 +11,7 @@ Worker side (Python 3.6) because a container runs whole plans too (``bench.runne
 
 import collections
 
-from bench.trial.configurations import CONFIGS
+from bench.trial.configurations import CONFIGS, SEEDED
 from bench.trial.result import PROTOCOL_RUNS
 
 PROTOCOLS = tuple(PROTOCOL_RUNS)
@@ -26,6 +26,7 @@ DEFAULT_SETTINGS = collections.OrderedDict([
     ("framework", "tf.keras"),
     ("seed", 42),
     ("experiment", None),       # an experiment file's description (bench.trial.user_experiment); None: built in
+    ("jit_compile", "auto"),    # --jit-compile: auto (what compile() chose), on or off (bench.trial.experiment)
     ("timed", True),            # False: --no-timing, verdicts only (trials side by side; no times reported)
 ])
 
@@ -38,8 +39,9 @@ def settings(**changes):
     chosen.update((key, value) for key, value in changes.items() if value is not None)
     if chosen["experiment"] is None:  # recorded only where used
         del chosen["experiment"]
-    if chosen["timed"]:
-        del chosen["timed"]
+    for name, default in (("timed", True), ("jit_compile", "auto")):  # recorded only where not the default
+        if chosen[name] == default:
+            del chosen[name]
     return chosen
 
 
@@ -52,7 +54,7 @@ class Trial(collections.namedtuple("Trial", "trial_id target protocol config rep
         spec = dict(chosen_settings)
         spec.update(trial_id=self.trial_id, target=self.target, protocol=self.protocol,
                     config=self.config, repeat=self.repeat, dataset=dataset_spec,
-                    seed=None if self.config == "none" else chosen_settings["seed"])
+                    seed=chosen_settings["seed"] if self.config in SEEDED else None)
         if self.framework is not None:
             spec["framework"] = self.framework
         if self.model is not None:

@@ -42,11 +42,12 @@ def probe():
 
 
 def probe_framework(name):
-    """Import one framework as a trial would (the preflight): its versions and GPUs."""
-    from bench.trial import frameworks
+    """Import one framework as a trial would (the preflight): its versions, its GPUs, and the
+    native stack it loaded doing so (bench.trial.loaded)."""
+    from bench.trial import frameworks, loaded
     framework = frameworks.create(name)
     framework.load()
-    return {"framework": name, "software": framework.software(), "gpus": framework.gpus()}
+    return {"framework": name, "software": framework.software(), "gpus": framework.gpus(), "loaded": loaded.stack()}
 
 
 def probe_data(spec_path):

@@ -1,9 +1,13 @@
-"""The three levels of control, applied at the moments they must be applied.
+"""The levels of control, applied at the moments they must be applied.
 
 * none  - nothing.
 * seeds - PYTHONHASHSEED=0 in the environment before the interpreter starts (the host sets
           it; here it is only verified), then the framework's seed call before every model.
 * full  - seeds plus op determinism (a setting before import and/or a call after it).
+* ops   - op determinism without any seed: not in the default plan; it checks what the seed
+          article says of it (from TF 2.7 a random op without a seed raises under op
+          determinism; an op with no deterministic kernel raises UnimplementedError), an
+          outcome of its own (``refused``), never a crash.
 """
 
 import os
@@ -11,14 +15,13 @@ import sys
 
 from bench.trial import controls
 
-CONFIGS = ("none", "seeds", "full")
+CONFIGS = ("none", "seeds", "full", "ops")
+DEFAULT_CONFIGS = ("none", "seeds", "full")   # a plan's, unless --configs names others
+SEEDED = ("seeds", "full")                   # seeded before every model (and PYTHONHASHSEED=0)
+DETERMINISTIC = ("full", "ops")              # op determinism switched on
 
 # What the host must put in a trial's environment before the interpreter starts.
-ENVIRONMENT = {
-    "none": {},
-    "seeds": {"PYTHONHASHSEED": "0"},
-    "full": {"PYTHONHASHSEED": "0"},
-}
+ENVIRONMENT = {config: {"PYTHONHASHSEED": "0"} if config in SEEDED else {} for config in CONFIGS}
 
 
 class ControlError(RuntimeError):
@@ -33,24 +36,24 @@ def check_start_environment(config):
             raise ControlError("%s=%s must be in the environment before the interpreter starts "
                                "(found %r)" % (name, value, os.environ.get(name)))
         entries.append(controls.environment("hash seed", name, value))
-    if config != "none" and sys.flags.hash_randomization:
+    if config in SEEDED and sys.flags.hash_randomization:
         raise ControlError("hash randomisation is on although PYTHONHASHSEED=0 was requested")
     return controls.at(controls.BEFORE_START, entries)
 
 
 def before_import(config, framework):
-    entries = framework.determinism_before_import() if config == "full" else []
+    entries = framework.determinism_before_import() if config in DETERMINISTIC else []
     return controls.at(controls.BEFORE_IMPORT, entries)
 
 
 def after_import(config, framework):
-    entries = framework.determinism_after_import() if config == "full" else []
+    entries = framework.determinism_after_import() if config in DETERMINISTIC else []
     return controls.at(controls.AFTER_IMPORT, entries)
 
 
 def seed_before_model(config, framework, seed):
     """Seed right before each model is built (seeding once and training twice differs);
     returns the entries applied."""
-    if config == "none":
+    if config not in SEEDED:
         return []
     return controls.at(controls.BEFORE_EACH_MODEL, framework.seed(seed))

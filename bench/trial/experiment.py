@@ -14,6 +14,9 @@ from bench.trial.user_experiment import UserExperiment
 
 
 MODELS = ("mlp", "cnn")
+# --jit-compile (bench.trial.result.JIT_SETTINGS): auto leaves what the model's compile() chose (Keras 3: XLA on GPU
+# where the model supports it, and, from Keras 3.7, never under TF op determinism: keras-team/keras
+# PR #20315, in keras/src/trainers/trainer.py of 3.7.0 and not of 3.6.0); on and off set it.
 SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments")
 
 
@@ -31,6 +34,7 @@ def train(keras, x, y, settings, chosen, trace_folder=None):
     building = time.perf_counter()
     model = chosen.build_model(keras)
     build_seconds = time.perf_counter() - building
+    set_jit_compile(model, settings.get("jit_compile", "auto"))
     epoch_seconds = []
     callbacks = [_epoch_timer(keras, epoch_seconds)]
     if trace_folder is not None:
@@ -64,7 +68,23 @@ def _epoch_timer(keras, sink):
     return EpochTimer()
 
 
+def set_jit_compile(model, setting):
+    """Apply --jit-compile to a compiled model (auto: leave it). Keras 3 and tf.keras from 2.6
+    have a settable ``jit_compile``; Keras 3's setter itself refuses XLA where the model does
+    not support it (and, from 3.7, under TF op determinism): what fit used is recorded after."""
+    if setting == "auto":
+        return
+    if isinstance(getattr(type(model), "jit_compile", None), property):
+        model.jit_compile = setting == "on"
+    elif setting == "on":
+        raise RuntimeError("--jit-compile on: this Keras has no jit_compile setting, so fit cannot be "
+                           "compiled with XLA")
+
+
 def _jit_compile(model):
-    """Whether fit compiled with XLA (Keras 3 on GPU defaults to it); None where unknown."""
-    value = getattr(model, "jit_compile", None)
+    """Whether fit compiled with XLA, as the model says after fit; False for a Keras without
+    the setting (Keras 2 before TF 2.6 never compiled fit with XLA); None where unknown."""
+    if not hasattr(model, "jit_compile"):
+        return False
+    value = model.jit_compile
     return value if isinstance(value, bool) else None

@@ -2,6 +2,7 @@
 
 import os
 import platform
+import re
 import socket
 import sys
 
@@ -39,6 +40,7 @@ def machine():
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
         "cpu_model": cpu_model(),
+        "cpu_flags": cpu_flags(),
         "logical_cpus": os.cpu_count(),
         "memory_bytes": _memory_bytes(),
     }
@@ -66,6 +68,17 @@ def _os_release():
 
 def cpu_model():
     return _field("/proc/cpuinfo", "model name", ":") or platform.processor() or platform.machine()
+
+
+# CPU features that decide which kernels run (TF enables oneDNN's by default only on CPUs with
+# AVX-512 VNNI/BF16 or AMX, TF 2.9 release notes): what two "same" CPUs may differ in.
+CPU_FLAGS = re.compile(r"^(avx|avx2|fma|f16c|avx512\w*|amx\w*|avx_vnni\w*|sse4_2)$")
+
+
+def cpu_flags():
+    """The CPU's flags among CPU_FLAGS (Linux), sorted; None where it cannot be read."""
+    flags = _field("/proc/cpuinfo", "flags", ":")
+    return sorted(flag for flag in flags.split() if CPU_FLAGS.match(flag)) if flags is not None else None
 
 
 def _field(path, prefix, separator):

@@ -64,7 +64,8 @@ def _field_name(header):
 
 def device(described, slot):
     """A trial's device record for the GPU slot it was given (``described``: nvidia-smi's row)."""
-    return {"kind": "gpu", "name": described.get("name", "GPU %s" % slot), "uuid": described.get("uuid")}
+    return {"kind": "gpu", "name": described.get("name", "GPU %s" % slot), "uuid": described.get("uuid"),
+            "compute_capability": described.get("compute_capability"), "driver": described.get("driver")}
 
 
 def _value(key, text):

@@ -28,15 +28,18 @@ from bench.trial import controls, floats
 from bench.trial.configurations import CONFIGS
 from bench.trial.frameworks import FRAMEWORKS
 
+# --jit-compile, as bench.trial.experiment applies it: auto (what compile() chose), on, off.
+JIT_SETTINGS = ("auto", "on", "off")
+
 # Bump on any incompatible change of the fields, and teach bench.trial.upgrade the older one.
 # 1: mechanism as lines of prose. 2: mechanism as structured entries (bench.trial.controls).
 # 3: non-finite floats as text (bench.trial.floats); experiment_executed.
 SCHEMA_VERSION = 3
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-STATUSES = ("ok", "error", "timeout", "unsupported")
+STATUSES = ("ok", "error", "timeout", "unsupported", "refused")
 # How many times one trial trains: a fresh process once; the article's loop twice in one process.
 PROTOCOL_RUNS = {"process": 1, "in-process": 2}
-FAILED = ("error", "timeout")      # what a trial's own failure is called (unsupported is expected)
+FAILED = ("error", "timeout")      # what a trial's own failure is called (unsupported, refused are outcomes)
 DEVICE_KINDS = ("cpu", "gpu")
 
 
@@ -162,6 +165,8 @@ def _spec_problems(spec):
     for name in ("framework", "model", "target"):
         if name in spec and not isinstance(spec[name], str):
             found.append("spec.%s is not text" % name)
+    if spec.get("jit_compile", "auto") not in JIT_SETTINGS:
+        found.append("spec.jit_compile %r is not one of %s" % (spec["jit_compile"], ", ".join(JIT_SETTINGS)))
     if isinstance(spec.get("framework"), str) and spec["framework"] not in FRAMEWORKS:
         found.append("spec.framework %r is not one of %s" % (spec["framework"], ", ".join(FRAMEWORKS)))
     return found
@@ -196,6 +201,8 @@ def _runs_problems(document, status):
             found.append("runs[%d].epoch_seconds is not a list of durations" % index)
         if run.get("weights_file") is not None and not isinstance(run["weights_file"], str):
             found.append("runs[%d].weights_file is not a file name" % index)
+        if not isinstance(run.get("jit_compile"), (bool, type(None))):
+            found.append("runs[%d].jit_compile is neither true, false nor null" % index)
     return found
 
 
@@ -222,6 +229,13 @@ def _context_problems(document):
             found.append("runner.concurrent_trials is not a whole number of at least 1")
     if document.get("cuda_cache") is not None and not isinstance(document["cuda_cache"], dict):
         found.append("cuda_cache is not an object")
+    loaded = document.get("loaded")
+    if loaded is not None and not (isinstance(loaded, dict) and isinstance(loaded.get("libraries", []), list) and
+                                   all(isinstance(loaded.get(key), (str, type(None)))
+                                       for key in ("cuda_runtime", "cuda_driver_api", "cudnn", "cublas"))):
+        found.append("loaded is not an object of libraries and versions")
+    if isinstance(runner, dict) and not isinstance(runner.get("log_findings", {}), dict):
+        found.append("runner.log_findings is not an object")
     experiment = document["spec"].get("experiment") if isinstance(document["spec"], dict) else None
     if experiment is not None and not (isinstance(experiment, dict) and _all(experiment, ("name", "sha256"), str)):
         found.append("spec.experiment is not an object with a name and a sha256")

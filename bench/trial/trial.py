@@ -10,7 +10,7 @@ import os
 import time
 import traceback
 
-from bench.trial import (configurations, cuda_cache, data, exits, experiment, fingerprint, frameworks, gpus,
+from bench.trial import (configurations, cuda_cache, data, exits, experiment, fingerprint, frameworks, gpus, loaded,
                          result as result_document, user_experiment, weights)
 from bench.trial.result import PROTOCOL_RUNS
 
@@ -30,8 +30,9 @@ def check_spec(spec):
         raise SpecError("unknown protocol %r; known: %s" % (spec["protocol"], ", ".join(PROTOCOL_RUNS)))
     if spec["config"] not in configurations.CONFIGS:
         raise SpecError("unknown config %r" % spec["config"])
-    if (spec["seed"] is None) != (spec["config"] == "none"):
-        raise SpecError("config %r needs %s seed" % (spec["config"], "no" if spec["config"] == "none" else "a"))
+    if (spec["seed"] is None) == (spec["config"] in configurations.SEEDED):
+        raise SpecError("config %r needs %s seed" % (spec["config"], "a" if spec["config"] in configurations.SEEDED
+                                                     else "no"))
 
 
 def run(spec, output_dir=None, hold=None):
@@ -89,7 +90,10 @@ def run(spec, output_dir=None, hold=None):
                 weights.save(os.path.join(output_dir, record["weights_file"]), final_weights)
             result["runs"].append(record)
     except Exception as error:  # any failure of the trial is an outcome, recorded in full
-        result["status"] = "unsupported" if exits.unsupported_reason(str(error)) else "error"
+        described = "%s: %s" % (type(error).__name__, error)
+        result["status"] = ("unsupported" if exits.unsupported_reason(described) else
+                            "refused" if spec["config"] in configurations.DETERMINISTIC and
+                            exits.refusal_reason(described) else "error")
         result["error"] = {
             "type": "%s.%s" % (type(error).__module__, type(error).__name__),
             "message": str(error)[:4000],
@@ -99,6 +103,7 @@ def run(spec, output_dir=None, hold=None):
         result["software"].update(framework.software())
         result["device"] = _device(framework.gpus(), result["machine"])
     result["environment"] = fingerprint.environment()
+    result["loaded"] = loaded.stack()  # what the dynamic loader found, not what the build names
     result["cuda_cache"] = cuda_cache.record(cache_before, cuda_cache.state())
     result["timing"]["worker_seconds"] = time.perf_counter() - started - held  # its own work, not the wait
     result["finished_at"] = _now()
