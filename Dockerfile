@@ -1,4 +1,4 @@
-# repro-bench images: one Dockerfile, parametrised by build arguments (bench/images.py and
+# repro-bench images: one Dockerfile, parametrised by build arguments (bench/engines/images.py and
 # compose.yaml pass them from bench/data/catalog.json).
 #
 # Target "worker" (the default): one TensorFlow version holding only the worker side

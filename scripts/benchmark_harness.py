@@ -116,8 +116,9 @@ def main() -> int:
         "local": local,
     }
     if arguments.backend == "docker":
-        from bench.backends import docker_backend, images
-        from bench.backends.hosts import connect  # (this script's own hosts() is the hosts measurement)
+        from bench.backends import docker_backend
+        from bench.engines import images
+        from bench.engines.hosts import connect  # (this script's own hosts() is the hosts measurement)
         version = catalog.lookup(arguments.tf)
         host = connect(None)
         image = images.ensure(host, version, arguments.variant)
@@ -142,7 +143,7 @@ def main() -> int:
 def hosts(arguments) -> int:
     """Wall time of one plan on one host, then on two."""
     from private_engine import private_engine
-    from bench.backends.hosts import resolve
+    from bench.engines.hosts import resolve
     first = resolve(None)
     plan_options = ["--backend", "docker", "--tf", arguments.tf, "--variant", arguments.variant,
                     "--repeats", str(arguments.repeats), "--epochs", str(arguments.epochs)]

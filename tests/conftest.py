@@ -1,5 +1,12 @@
-"""Shared fixtures. Tests train real (small) TensorFlow models in fresh processes."""
+"""Shared fixtures. Tests train real (small) TensorFlow models in fresh processes.
 
+Each test is in exactly one tier (markers declared in pyproject.toml): ``unit`` (no TensorFlow,
+no engine), ``trial`` (real TF trials) or ``engine`` (Docker, Slurm, a browser, actionlint,
+root). A test in none or in several fails the collection, so that none goes untiered.
+"""
+
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -13,6 +20,21 @@ from bench.environments import datasets
 REPO = Path(__file__).resolve().parent.parent
 # Small enough to keep a trial at a few seconds, large enough to be the real experiment.
 QUICK = ["--samples", "1000", "--epochs", "1"]
+TIERS = ("unit", "trial", "engine")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects: an untiered test fails `scripts/test --fast` too
+def pytest_collection_modifyitems(config, items):
+    """Refuse a test that is in no tier, or in more than one."""
+    wrong = []
+    for item in items:
+        tiers = sorted({mark.name for mark in item.iter_markers() if mark.name in TIERS})
+        if len(tiers) != 1:
+            wrong.append(f"  {item.nodeid}: {', '.join(tiers) if tiers else 'no tier'}")
+    if wrong:
+        raise pytest.UsageError(
+            f"every test needs exactly one tier marker ({', '.join(TIERS)}; see pyproject.toml): "
+            f"pytestmark = pytest.mark.X for a file, @pytest.mark.X for one test\n" + "\n".join(wrong))
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +61,22 @@ def stack(where):
         bench("envs", "create", "keras3", timeout=1800)
         return ["--python", envs.load(envs.root(), "keras3").python, "--framework", "keras3-jax"]
     return []
+
+
+def bench_here(*arguments):
+    """The CLI in this process, as ``bench`` returns it (status, stdout, stderr): the same code
+    path, without an interpreter's start-up, for the unit tier's many refusal cases (an
+    exception that escaped would fail the test here as a traceback would there)."""
+    from bench import cli
+    out, err = io.StringIO(), io.StringIO()
+    saved = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = cli.main([str(argument) for argument in arguments])
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    return subprocess.CompletedProcess(["bench", *map(str, arguments)], status, out.getvalue(), err.getvalue())
 
 
 def bench(*arguments, check=True, **options):

@@ -1,10 +1,15 @@
 """A run within a time budget: trials by value, none started that cannot end in time, none
-stopped by the budget recorded. The runner is driven by a stand-in execute (no training)
+stopped by the budget recorded. The runner is driven by a stand-in backend (no training)
 and a clock the test moves, so these run in milliseconds."""
 
+import pytest
+
 from bench.runner import outcomes, plan, work_queue
+from bench.runner.started import Deferred
 from bench.runner.budget import Budget
 from bench.runner.tree import ResultTree
+
+pytestmark = pytest.mark.unit
 
 
 class Clock:
@@ -15,8 +20,18 @@ class Clock:
         return self.now
 
 
+class ClockBackend(object):
+    """A backend whose trials run when released (nothing starts early), on the test's clock."""
+
+    def __init__(self, execute):
+        self.execute = execute
+
+    def start(self, spec, staging, slot, held):
+        return Deferred(self.execute, spec, staging, slot)
+
+
 def stand_in(clock, seconds_of, log):
-    """An execute that 'takes' seconds_of(spec) on the clock, or is stopped at its timeout."""
+    """A backend whose trial 'takes' seconds_of(spec) on the clock, or is stopped at its timeout."""
     def execute(spec, staging, slot, timeout):
         wanted = seconds_of(spec)
         took = min(wanted, timeout)
@@ -25,7 +40,7 @@ def stand_in(clock, seconds_of, log):
         result = outcomes.failure(spec, "timeout" if wanted > timeout else "error", "StandIn", "no training here")
         result["runner"] = {"wall_seconds": took, "timed_out": wanted > timeout, "exit_code": None}
         return result
-    return execute
+    return work_queue.OneSlot(ClockBackend(execute))
 
 
 def test_trials_go_by_value_every_cell_once_more_before_any_further_repeat():

@@ -9,6 +9,8 @@ from bench.trial import exits, result
 from bench.trial import installed
 from bench.trial.frameworks import TensorFlowKeras
 
+pytestmark = pytest.mark.unit
+
 
 def test_every_minor_from_2_1_to_2_21_is_known():
     assert list(catalog.versions()) == [f"2.{minor}" for minor in range(1, 22)]

@@ -3,7 +3,11 @@
 import json
 import shutil
 
+import pytest
+
 from tests.conftest import REPO, bench
+
+pytestmark = pytest.mark.unit
 
 GOLDEN = REPO / "tests" / "fixtures" / "golden-run"
 

@@ -4,6 +4,8 @@ import pytest
 
 from tests.conftest import bench
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("arguments, expected", [
     (["run", "--configs", "none,fast"], "unknown config 'fast'; choose from none, seeds, full"),

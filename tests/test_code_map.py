@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.unit
+
 
 def mapped_modules():
     """bench/<package>/<module>.py for each module named on the indented lines under a

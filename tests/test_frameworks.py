@@ -18,6 +18,7 @@ def keras3_python():
     return envs.load(envs.root(), "keras3").python
 
 
+@pytest.mark.trial
 @pytest.mark.parametrize("framework, model", [("keras3-jax", "mlp"), ("keras3-torch", "cnn"),
                                               ("keras3-tensorflow", "mlp")])
 def test_backend_reproduces_under_seeds_and_full(keras3_python, subset, tmp_path, framework, model):
@@ -50,6 +51,7 @@ def test_backend_reproduces_under_seeds_and_full(keras3_python, subset, tmp_path
         assert loaded["seeds"]["environment"]["CUBLAS_WORKSPACE_CONFIG"] is None
 
 
+@pytest.mark.trial
 def test_cnn_model_is_two_conv_blocks(keras3_python, subset, tmp_path):
     bench("run", "--python", keras3_python, "--framework", "keras3-jax", "--model", "cnn",
           "--configs", "seeds", *QUICK, "--out", tmp_path)
@@ -59,6 +61,7 @@ def test_cnn_model_is_two_conv_blocks(keras3_python, subset, tmp_path):
     assert [array.shape for array in stored] == [(3, 3, 1, 32), (32,), (3, 3, 32, 64), (64,), (1600, 10), (10,)]
 
 
+@pytest.mark.unit
 def test_an_inherited_xla_determinism_flag_does_not_reach_none_or_seeds():
     """XLA_FLAGS reaches a trial only when named (--inherit-env), and never with the
     determinism flag, which is full's own switch."""

@@ -11,6 +11,8 @@ import pytest
 
 from tests.conftest import REPO, bench
 
+pytestmark = pytest.mark.unit
+
 # Relative to the repository (bench() runs there), so that paths in the output are the same anywhere.
 TREES = ["tests/fixtures/golden-run", "tests/fixtures/golden-timeouts"]
 EXPECTED = REPO / "tests" / "fixtures" / "golden"

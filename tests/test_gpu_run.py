@@ -71,6 +71,7 @@ def unpacked(out, tmp_path, name="gpu-cpu-dry-run.tar.gz"):
     return tmp_path / "unpacked" / archive.name[:-len(".tar.gz")]
 
 
+@pytest.mark.trial
 def test_dry_run_on_a_bare_python_with_only_numpy_and_jax(gpu_dir, bare_python, tmp_path):
     work, out = tmp_path / "work", tmp_path / "out"
     gpu_run(gpu_dir, bare_python, work, out, "--budget", 400, "--repeats", 2, "--frameworks", "keras3-jax",
@@ -94,6 +95,7 @@ def test_dry_run_on_a_bare_python_with_only_numpy_and_jax(gpu_dir, bare_python, 
     assert {(cell["jit_compile"], cell["xla"]) for cell in cells} == {("auto", "yes"), ("off", "no")}
 
 
+@pytest.mark.trial
 def test_a_call_cut_off_returns_what_it_finished_and_the_next_call_continues(gpu_dir, tmp_path):
     """The device tool kills a call at its time limit: the archive in OUT must hold every
     trial finished before that, and a second call on the same machine goes on from there."""
@@ -134,6 +136,7 @@ def archived_trials(out):
     return []
 
 
+@pytest.mark.trial
 def test_preflight_stops_with_one_line_when_a_backend_is_missing(gpu_dir, tmp_path):
     """A plain Python 3.12 (not a venv): the install makes a venv that sees its packages and
     fills it from the wheels alone; jax is not there, which the preflight says in one line."""
@@ -149,6 +152,7 @@ def test_preflight_stops_with_one_line_when_a_backend_is_missing(gpu_dir, tmp_pa
     assert (tmp_path / "out" / "gpu-run.log").read_text().strip().splitlines()[-1] == last
 
 
+@pytest.mark.unit
 def test_gpu_run_refuses_a_call_without_preparation(tmp_path):
     done = gpu_run(tmp_path / "absent", sys.executable, tmp_path / "work", tmp_path / "out", check=False)
     assert done.returncode == 1 and "run scripts/gpu-prepare first" in done.stdout

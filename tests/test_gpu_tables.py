@@ -15,13 +15,15 @@ from bench.report import cells as cells_module, tables, views
 from bench.results import gpu_facts
 from tests.conftest import REPO, bench
 
+pytestmark = pytest.mark.unit
+
 GOLDEN = REPO / "tests" / "fixtures" / "golden-run"
 H100 = {"kind": "gpu", "name": "NVIDIA H100 80GB HBM3", "compute_capability": "9.0", "driver": "550.54.15"}
 RTX5090 = {"kind": "gpu", "name": "NVIDIA GeForce RTX 5090", "compute_capability": "12.0", "driver": "575.51"}
 
 
 def golden_trials():
-    return [dict(result, _source=str(GOLDEN / "trials" / f"{result['spec']['trial_id']}.json"))
+    return [results.Loaded(result, GOLDEN / "trials" / f"{result['spec']['trial_id']}.json")
             for result in results.load([GOLDEN]) if result["spec"]["protocol"] == "process"]
 
 

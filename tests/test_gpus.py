@@ -22,6 +22,7 @@ TRITON = """compute_cap, compute_mode, driver_version, name, index
 H100 = "0, NVIDIA H100 80GB HBM3, GPU-bc5610b9-79c8-fedd-8899-07539c7f868a\n"
 
 
+@pytest.mark.unit
 def test_parses_by_header_whatever_the_field_order():
     found = gpus.parse(TRITON)
     assert found == [
@@ -30,16 +31,19 @@ def test_parses_by_header_whatever_the_field_order():
     ]
 
 
+@pytest.mark.unit
 def test_parses_noheader_output_given_its_fields():
     [h100] = gpus.parse(H100, fields=["index", "name", "uuid"])
     assert h100 == {"index": 0, "name": "NVIDIA H100 80GB HBM3", "uuid": "GPU-bc5610b9-79c8-fedd-8899-07539c7f868a"}
 
 
+@pytest.mark.unit
 def test_memory_with_and_without_units():
     text = "index, memory.total [MiB]\n0, 81559 MiB\n1, 81559\n"
     assert [gpu["memory_mib"] for gpu in gpus.parse(text)] == [81559, 81559]
 
 
+@pytest.mark.unit
 def test_cuda_visible_devices_selects_by_index_or_uuid_in_its_order():
     found = gpus.parse(TRITON)
     for gpu, uuid in zip(found, ("GPU-aaaa", "GPU-bbbb")):
@@ -63,11 +67,13 @@ def fake_nvidia_smi(tmp_path):
     return tmp_path
 
 
+@pytest.mark.unit
 def test_old_drivers_are_queried_without_compute_capability(fake_nvidia_smi):
     [gpu] = gpus.query(str(fake_nvidia_smi / "nvidia-smi"))
     assert gpu["driver"] == "470.182.03" and "compute_capability" not in gpu
 
 
+@pytest.mark.trial
 def test_pinning_gives_each_trial_one_gpu(fake_nvidia_smi, subset, tmp_path):
     """--gpus all: each trial runs with CUDA_VISIBLE_DEVICES naming one GPU. This CPU-only
     TensorFlow then sees none: it would train on the CPU unseen, so each trial is an error
@@ -92,12 +98,14 @@ def test_pinning_gives_each_trial_one_gpu(fake_nvidia_smi, subset, tmp_path):
     assert "NVIDIA H100 80GB HBM3" in listing and "driver 470.182.03" in listing
 
 
+@pytest.mark.unit
 def test_parallel_needs_two_gpus(fake_nvidia_smi, tmp_path):
     environment = dict(os.environ, PATH=f"{fake_nvidia_smi}:{os.environ['PATH']}")
     done = bench("run", "--gpus", "all", "--parallel", "--out", tmp_path, env=environment, check=False)
     assert done.returncode == 2 and "--parallel needs at least two GPUs" in done.stderr
 
 
+@pytest.mark.trial
 def test_parallel_runs_one_trial_per_gpu_at_a_time(tmp_path, subset):
     """Two (stand-in) GPUs: trials run two at a time, each pinned to one; no overhead is
     computed. (This CPU-only TensorFlow sees neither GPU, so every trial says so.)"""
@@ -123,6 +131,7 @@ def test_parallel_runs_one_trial_per_gpu_at_a_time(tmp_path, subset):
     assert any("2 at a time" in warning for c in cells for warning in c["warnings"])
 
 
+@pytest.mark.unit
 def test_a_cold_cuda_cache_is_reported_with_what_it_cost(tmp_path):
     """A trial that compiled PTX into an empty CUDA cache (recorded by the worker) is named,
     with its start-up time against the trials after it. No GPU here: real trial files with

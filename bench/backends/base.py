@@ -8,7 +8,7 @@ fresh container of an image); the tests add a stand-in that runs nothing.
 
 from abc import ABC, abstractmethod
 
-from bench.runner.started import Deferred, StartedTrial
+from bench.runner.started import StartedTrial
 
 
 class Backend(ABC):
@@ -21,17 +21,20 @@ class Backend(ABC):
         self.info = {}
 
     @abstractmethod
-    def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
-        """Run the trial ``spec`` once, on GPU ``slot`` (None: no GPU), for at most ``timeout``
-        seconds, with ``staging`` as its scratch folder; return its final result document. A
-        trial's own failure is a result; a failure of the machinery around it (an engine that
-        stops answering) raises bench.runner.work_queue.InfrastructureError."""
-
     def start(self, spec: dict, staging: str, slot: str | None, held: bool) -> StartedTrial:
-        """Start the trial ``spec`` (see ``execute``) and return it; ``held``: it prepares (starts,
-        imports its framework, loads its data) and then waits for its ``release``, so that it can
-        start while another trial trains (an overlapped start). By default nothing starts early."""
-        return Deferred(self.execute, spec, staging, slot)
+        """Start the trial ``spec`` on GPU ``slot`` (None: no GPU), with ``staging`` as its
+        scratch folder, and return it; ``held``: it prepares (starts, imports its framework,
+        loads its data) and then waits for its ``release``, so that it can start while another
+        trial trains (an overlapped start). A backend that cannot start early returns a
+        bench.runner.started.Deferred. A trial's own failure is a result; a failure of the
+        machinery around it (an engine that stops answering) raises
+        bench.runner.work_queue.InfrastructureError."""
+
+    def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
+        """Run the trial ``spec`` at once, for at most ``timeout`` seconds; its final result."""
+        trial = self.start(spec, staging, slot, held=False)
+        trial.release(timeout)
+        return trial.result()
 
     def probe_data(self, spec: dict, staging: str) -> dict:
         """Load the data of trial ``spec`` as its trial would (framework imported, an experiment

@@ -21,9 +21,9 @@ from pathlib import Path
 import docker
 import requests
 
-from bench.backends import images
+from bench.engines import images
 from bench.backends.base import Backend
-from bench.backends.hosts import Host
+from bench.engines.hosts import Host
 from bench.environments.datasets import Dataset
 from bench.errors import UserError, first_line
 from bench.runner import outcomes
@@ -75,11 +75,6 @@ class DockerBackend(Backend):
                      "device": {"kind": "cpu", "name": found.get("cpu_model") or "?"},
                      "memory_limit": self.memory, "memory_limit_from": "--memory" if memory else
                      f"default: {DEFAULT_MEMORY_SHARE:.0%} of the engine's memory", "read_only_root": True}
-
-    def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
-        trial = self.start(spec, staging, slot, held=False)
-        trial.release(timeout)
-        return trial.result()
 
     def start(self, spec: dict, staging: str, slot: str | None, held: bool) -> "ContainerTrial":
         """One trial in a fresh container, created and started now; on a GPU slot it gets that

@@ -17,20 +17,18 @@ from bench.environments.datasets import Dataset
 from bench.errors import UsageError
 from bench.runner import options
 from bench.runner.started import StartedTrial
+from bench.runner.work_queue import Backends
 from bench.trial import gpus
 
 Slot = tuple[int, str | None]
 
 
 @dataclass
-class Fleet:
+class Fleet(Backends):
+    """The work queue's Backends for a run: a backend per target and host."""
     backends: dict[str, dict[int, Backend]]   # target -> host index -> backend
     lanes: list[list[Slot]]
     per_machine: dict[int, int]                # host index -> trials it runs at the same time
-
-    def execute(self, spec: dict, staging: str, slot: Slot, timeout: float) -> dict:
-        host, gpu = slot
-        return self.backends[spec["target"]][host].execute(spec, staging, gpu, timeout)
 
     def start(self, spec: dict, staging: str, slot: Slot, held: bool) -> StartedTrial:
         host, gpu = slot
@@ -93,57 +91,60 @@ def lanes(hosts: int, gpu_info: dict, parallel: bool, jobs: int = 1) -> tuple[li
     return [[(host, gpu) for gpu in gpu_ids] for host in range(hosts)], {host: 1 for host in range(hosts)}
 
 
-def check(arguments) -> None:
-    """What the backend's options need, checked before anything is prepared."""
-    if arguments.backend == "local":
-        if arguments.hosts:
+def check(chosen, session) -> None:
+    """What the plan's backend needs (a RunPlan; the session's hosts), checked before anything
+    is prepared."""
+    if chosen.backend == "local":
+        if session.hosts:
             raise UsageError("--host needs --backend docker")
-        if arguments.tf:
+        if chosen.tf:
             from bench.environments import envs
-            envs_root = envs.root(arguments.envs_dir)
-            for version in catalog.parse_list(arguments.tf):
+            envs_root = envs.root(chosen.envs_dir)
+            for version in catalog.parse_list(chosen.tf):
                 envs.require(envs_root, version)
-        elif shutil.which(arguments.python) is None:
-            raise UsageError(f"--python {arguments.python}: no such executable; give the path of a Python with "
+        elif shutil.which(chosen.python) is None:
+            raise UsageError(f"--python {chosen.python}: no such executable; give the path of a Python with "
                              "TensorFlow")
-    elif not arguments.tf:
+    elif not chosen.tf:
         raise UsageError("--backend docker needs --tf, e.g. --tf 2.8,2.21")
     else:
-        catalog.parse_list(arguments.tf)  # unknown versions named before anything is prepared
+        catalog.parse_list(chosen.tf)  # unknown versions named before anything is prepared
 
 
-def build(arguments, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -> Fleet:
-    """The fleet for a run: its backends ready (interpreters probed, images built and copied
-    to every host), the dataset where containers mount it."""
-    if arguments.backend == "local":
-        return _local(arguments, gpu_info)
-    return _docker(arguments, gpu_info, dataset, out)
+def build(chosen, session, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -> Fleet:
+    """The fleet for a run of plan ``chosen`` (a RunPlan) in ``session`` (bench.commands.run.benchmark):
+    its backends ready (interpreters probed, images built and copied to every host), the
+    dataset where containers mount it."""
+    if chosen.backend == "local":
+        return _local(chosen, session, gpu_info)
+    return _docker(chosen, session, gpu_info, dataset, out)
 
 
-def _local(arguments, gpu_info: dict[str, dict]) -> Fleet:
+def _local(chosen, session, gpu_info: dict[str, dict]) -> Fleet:
     from bench.backends.local import LocalBackend
-    if arguments.tf:  # each version in its own environment (bench envs)
+    if chosen.tf:  # each version in its own environment (bench envs)
         from bench.environments import envs
-        envs_root = envs.root(arguments.envs_dir)
+        envs_root = envs.root(chosen.envs_dir)
         interpreters = {f"tf{env.minor}": env.python
-                        for env in (envs.require(envs_root, v) for v in catalog.parse_list(arguments.tf))}
+                        for env in (envs.require(envs_root, v) for v in catalog.parse_list(chosen.tf))}
     else:
-        interpreters = {"local": arguments.python}
-    backends = {target: {0: LocalBackend(python, gpu_info, pythonpath=arguments.pythonpath,
-                                         inherit=arguments.inherit_env)}
+        interpreters = {"local": chosen.python}
+    backends = {target: {0: LocalBackend(python, gpu_info, pythonpath=chosen.pythonpath,
+                                         inherit=chosen.inherit_env)}
                 for target, python in interpreters.items()}
-    return Fleet(backends, *lanes(1, gpu_info, arguments.parallel, options.jobs_per_machine(arguments)))
+    return Fleet(backends, *lanes(1, gpu_info, session.parallel, options.jobs_per_machine(chosen, session.jobs)))
 
 
-def _docker(arguments, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -> Fleet:
-    from bench.backends import docker_backend, hosts, images
-    engines = [hosts.connect(url) for url in (arguments.hosts or [None])]
+def _docker(chosen, session, gpu_info: dict[str, dict], dataset: Dataset, out: Path) -> Fleet:
+    from bench.backends import docker_backend
+    from bench.engines import hosts, images
+    engines = [hosts.connect(url) for url in (session.hosts or [None])]
     backends = {}
-    for version in catalog.parse_list(arguments.tf):
-        built = images.ensure_everywhere(engines, version, arguments.variant, rebuild=arguments.rebuild,
-                                         ca_bundle=arguments.ca_bundle, say=say)
-        backends[f"tf{version.minor}-{arguments.variant}"] = {
-            index: docker_backend.DockerBackend(engine, image, dataset, memory=arguments.memory, gpus=gpu_info,
-                                                inherit=arguments.inherit_env, folder=out)
+    for version in catalog.parse_list(chosen.tf):
+        built = images.ensure_everywhere(engines, version, chosen.variant, rebuild=session.rebuild,
+                                         ca_bundle=session.ca_bundle, say=say)
+        backends[f"tf{version.minor}-{chosen.variant}"] = {
+            index: docker_backend.DockerBackend(engine, image, dataset, memory=session.memory, gpus=gpu_info,
+                                                inherit=chosen.inherit_env, folder=out)
             for index, (engine, image) in enumerate(zip(engines, built))}
-    return Fleet(backends, *lanes(len(engines), gpu_info, arguments.parallel, options.jobs_per_machine(arguments)))
+    return Fleet(backends, *lanes(len(engines), gpu_info, session.parallel, options.jobs_per_machine(chosen, session.jobs)))

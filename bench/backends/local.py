@@ -38,11 +38,6 @@ class LocalBackend(Backend):
         self.gpus = gpus or {}  # slot (GPU index or UUID) -> what nvidia-smi says of it
         self.inherit = tuple(inherit)  # variables the user passes on purpose
 
-    def execute(self, spec: dict, staging: str, slot: str | None, timeout: float) -> dict:
-        trial = self.start(spec, staging, slot, held=False)
-        trial.release(timeout)
-        return trial.result()
-
     def start(self, spec: dict, staging: str, slot: str | None, held: bool) -> process.WorkerProcess:
         """One trial's process; on a GPU slot it sees that GPU alone (CUDA_VISIBLE_DEVICES) and
         keeps the kernels the driver compiles in a persistent CUDA cache (see cuda_cache_folder)."""

@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from bench.backends import images
+from bench.engines import images
 from bench.commands import option_groups
 from bench.environments import datasets
 from bench.console import say
@@ -19,7 +19,7 @@ DESCRIPTION = ("Resolve the dataset as `bench run` does, copy its file into --ou
 def add_arguments(parser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="the folder containers mount as Keras' cache")
-    option_groups.dataset(parser)
+    option_groups.plan_settings(parser, ("dataset", "data"))
 
 
 def main(arguments) -> int:

@@ -20,7 +20,7 @@ def add_arguments(parser) -> None:
                         help="TF versions, e.g. 2.1 2.8 2.21, or all; or keras3 (standalone Keras 3 "
                              "with jax, torch and tensorflow backends)")
     parser.add_argument("--python", metavar="EXE", help="create: the interpreter to use (one version only)")
-    option_groups.environments(parser)
+    option_groups.plan_settings(parser, ("envs_dir",))
     parser.add_argument("--force", action="store_true", help="create: replace an existing environment")
     parser.add_argument("--json", action="store_true", help="list: print the environments' records as JSON")
 

@@ -13,12 +13,12 @@ DESCRIPTION = ("build: make the worker image of each --tf version and --variant 
 
 def add_arguments(parser) -> None:
     parser.add_argument("action", choices=("build", "list"))
-    option_groups.tf_versions(parser, default="all")
+    option_groups.plan_settings(parser, ("tf", "variant"), defaults={"tf": "all"})
     option_groups.images(parser)
 
 
 def main(arguments) -> int:
-    from bench.backends import hosts, images
+    from bench.engines import hosts, images
     versions = catalog.parse_list(arguments.tf)
     if arguments.action == "list":
         for version in versions:

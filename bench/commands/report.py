@@ -21,9 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                         help="result folders (or single trial files); several are merged")
     parser.add_argument("--view", default="cells", choices=views.VIEWS, help="default: cells")
-    parser.add_argument("--format", default="github", choices=tables.FORMATS,
-                        help="github (Markdown, default), plain, csv, json, or html: a self-contained "
-                             "page with plots and every view")
+    option_groups.table_format(parser, help="github (Markdown, default), plain, csv, json, or html: a "
+                                             "self-contained page with plots and every view")
     parser.add_argument("--output", type=option_groups.output_file, metavar="FILE",
                         help="also write the table to FILE (atomically)")
 

@@ -1,8 +1,9 @@
 """bench slurm: run a plan on a Slurm cluster as job arrays, merged by a dependent job."""
 
+import json
 from pathlib import Path
 
-from bench.backends import slurm
+from bench.launchers import slurm
 from bench.commands import option_groups
 from bench.console import say
 from bench.errors import UsageError
@@ -10,6 +11,7 @@ from bench.report import tables
 from bench.runner import options
 from bench.results import folder_plan
 from bench.runner.tree import ResultTree
+from bench.trial.jsonfile import write_json_atomic
 
 NAME = "slurm"
 HELP = "run the plan on a Slurm cluster (job arrays), or show how far it is"
@@ -24,22 +26,13 @@ def add_arguments(parser) -> None:
     parser.add_argument("action", nargs="?", default="submit", choices=("submit", "status"),
                         help="submit (default) or status")
     parser.add_argument("root", nargs="?", type=Path, metavar="ROOT", help="status: the results tree")
-    options.add_plan_arguments(parser)
-    option_groups.dataset(parser)
-    option_groups.tf_versions(parser)
-    option_groups.interpreter(parser)
-    option_groups.environments(parser)
-    option_groups.overlap(parser)
+    option_groups.plan_settings(parser)
+    parser.add_argument("--plan", type=Path, metavar="FILE",
+                        help="submit this plan document (from `bench run ... --write-plan FILE`) instead of plan options")
     parser.add_argument("--out", type=Path, metavar="ROOT",
                         help="submit: the results tree on the shared file system (shards go to ROOT/shards/)")
-    parser.add_argument("--backend", default="local", choices=("local", "docker"),
-                        help="what each task runs trials with: local (the per-version environments, default) "
-                             "or docker (nodes with Docker; --variant picks the image)")
-    parser.add_argument("--variant", default="gpu", choices=("gpu", "cpu", "cpu-pip"), help="docker backend")
-    parser.add_argument("--inherit-env", action="append", default=[], metavar="NAME",
-                        help="pass this variable on to the trials (see bench run)")
     cluster = parser.add_argument_group("the cluster")
-    cluster.add_argument("--gpu-types", type=options.name_list, default=None, metavar="LIST",
+    cluster.add_argument("--gpu-types", type=option_groups.name_list, default=None, metavar="LIST",
                          help="GPU types, e.g. h100,a100: one job array each (default: no GPU)")
     cluster.add_argument("--gpu-types-as", default="gres", choices=slurm.GPU_TYPES_AS,
                          help="how a GPU type is asked for: --gres=gpu:<type>:1 (default), or a partition or "
@@ -49,15 +42,15 @@ def add_arguments(parser) -> None:
     cluster.add_argument("--account", help="account to charge")
     cluster.add_argument("--time-limit", default="1:00:00", metavar="TIME",
                          help="time limit per task, as Slurm takes it (default 1:00:00)")
-    cluster.add_argument("--trial-seconds", type=options.positive_float, default=120, metavar="SECONDS",
+    cluster.add_argument("--trial-seconds", type=option_groups.positive_float, default=120, metavar="SECONDS",
                          help="how long one trial takes, at most, on the cluster (default 120): shards are "
                               "cut so that each fits the time limit")
-    cluster.add_argument("--cpus-per-task", type=options.positive_int, default=2, metavar="N", help="default 2")
+    cluster.add_argument("--cpus-per-task", type=option_groups.positive_int, default=2, metavar="N", help="default 2")
     cluster.add_argument("--create-envs", action="store_true",
                          help="submit a job that makes the per-version environments first (bench envs create)")
     cluster.add_argument("--dry-run", action="store_true", help="print the scripts instead of submitting them")
     cluster.add_argument("--wait", action="store_true", help="wait for the merge job and print the merged table")
-    cluster.add_argument("--wait-timeout", type=options.positive_float, default=6 * 3600, metavar="SECONDS",
+    cluster.add_argument("--wait-timeout", type=option_groups.positive_float, default=6 * 3600, metavar="SECONDS",
                          help="how long --wait waits (default 6 h)")
 
 
@@ -67,25 +60,25 @@ def main(arguments) -> int:
     if not arguments.out:
         raise UsageError("bench slurm needs --out ROOT, a results tree on the cluster's shared file system")
     slurm.check_gpu_type_names(arguments.gpu_types)
+    chosen, cluster = option_groups.plan_of(arguments), slurm.Cluster.of(arguments)
     try:
-        configs, protocols, settings, workloads = options.plan_from(arguments)
+        configs, protocols, settings, workloads = options.plan_from(chosen)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
     root = arguments.out.resolve()
     if settings.get("experiment"):  # the shards run the code as it is now: ROOT's copy (made unless a dry run)
-        arguments.experiment = str(folder_plan.frozen_experiment(root, settings["experiment"]))
+        chosen = chosen.replace(experiment=str(folder_plan.frozen_experiment(root, settings["experiment"])))
         try:
             if not arguments.dry_run:
                 ResultTree(root).freeze_experiment(settings["experiment"])
         except (ValueError, OSError) as problem:
             raise UsageError(f"--experiment: {problem}") from None
-    found = slurm.shards(arguments, configs, protocols, workloads)
-    for shard in found:
-        shard.flags = slurm.run_flags(arguments, shard)
+    found = slurm.shards(cluster, chosen, configs, protocols, workloads)
+    plans = {shard.name: slurm.shard_plan(chosen, shard) for shard in found}
     to_run = {index: shard for index, shard in enumerate(found) if not shard.complete(root)}
     if not arguments.dry_run:
         slurm.require_client()
-        slurm.check_gpu_types(arguments)
+        slurm.check_gpu_types(cluster)
     if not to_run:
         say(f"all {len(found)} shards are complete in {root}; nothing to submit")
         return 0
@@ -95,26 +88,35 @@ def main(arguments) -> int:
     by_type: dict = {}
     for index, shard in to_run.items():
         by_type.setdefault(shard.gpu_type, {})[index] = shard
-    scripts = {f"array-{gpu_type or 'cpu'}.sbatch": slurm.array_script(arguments, root, gpu_type, tasks)
+    scripts = {f"array-{gpu_type or 'cpu'}.sbatch": slurm.array_script(cluster, root, gpu_type, tasks)
                for gpu_type, tasks in by_type.items()}
     versions = sorted({shard.version for shard in found if shard.version})
     if arguments.dry_run:
         if arguments.create_envs:
-            print(f"# {root}/slurm/envs.sbatch\n{slurm.setup_script(arguments, versions)}")
+            print(f"# {root}/slurm/envs.sbatch\n{slurm.setup_script(cluster, chosen, versions)}")
+        for shard in to_run.values():
+            print(f"# {slurm.plan_file(root, shard)}\n{json.dumps(plans[shard.name].to_json(), indent=2)}\n")
         for name, script in scripts.items():
             print(f"# {root}/slurm/{name}\n{script}")
-        print(f"# {root}/slurm/merge.sbatch (--dependency=afterany:<the arrays>)\n{slurm.merge_script(arguments, root)}",
-              end="")
+        print(f"# {root}/slurm/merge.sbatch (--dependency=afterany:<the arrays>)\n"
+              f"{slurm.merge_script(cluster, root, chosen.repeats)}", end="")
         return 0
-    return _submit(arguments, root, found, by_type, scripts, versions)
+    for shard in to_run.values():
+        write_json_atomic(str(_made(slurm.plan_file(root, shard))), plans[shard.name].to_json())
+    return _submit(arguments, cluster, chosen, root, found, by_type, scripts, versions)
 
 
-def _submit(arguments, root: Path, found, by_type, scripts, versions) -> int:
+def _made(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _submit(arguments, cluster: slurm.Cluster, chosen, root: Path, found, by_type, scripts, versions) -> int:
     folder = root / "slurm"
     (folder / "logs").mkdir(parents=True, exist_ok=True)
     setup = None
-    if arguments.create_envs and arguments.backend == "local" and versions:
-        setup, _ = slurm.submit(slurm.setup_script(arguments, versions), folder / "envs.sbatch")
+    if arguments.create_envs and chosen.backend == "local" and versions:
+        setup, _ = slurm.submit(slurm.setup_script(cluster, chosen, versions), folder / "envs.sbatch")
         say(f"environments: job {setup}")
     arrays = []
     for (gpu_type, tasks), (name, script) in zip(by_type.items(), scripts.items()):
@@ -124,7 +126,7 @@ def _submit(arguments, root: Path, found, by_type, scripts, versions) -> int:
     slurm.record(root, {"shards": [shard.name for shard in found], "arrays": arrays, "setup_job": setup,
                         "merge_job": None})
     dependency = "afterany:" + ":".join(array["job"] for array in arrays)
-    merge, status = slurm.submit(slurm.merge_script(arguments, root), folder / "merge.sbatch", dependency,
+    merge, status = slurm.submit(slurm.merge_script(cluster, root, chosen.repeats), folder / "merge.sbatch", dependency,
                                  wait_seconds=arguments.wait_timeout if arguments.wait else None)
     slurm.record_merge(root, merge)
     say(f"merge: job {merge} (after the arrays): {root}/table.md, table.json, report.html; "

@@ -13,9 +13,10 @@ from functools import cache
 from pathlib import Path
 
 from bench.errors import UsageError
+from bench.runner import run_plan
 
 CATALOG_FILE = Path(__file__).resolve().parent.parent / "data" / "catalog.json"
-VARIANTS = ("gpu", "cpu", "cpu-pip")
+VARIANTS = run_plan.VARIANTS  # declared with the plan's --variant
 
 
 @dataclass(frozen=True)

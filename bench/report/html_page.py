@@ -62,7 +62,7 @@ def _inline(svg: str) -> str:
 
 
 def _machines(loaded: list[dict]) -> list[str]:
-    trees = sorted({results.tree_of(result) for result in loaded if "_source" in result})
+    trees = sorted({results.tree_of(result) for result in loaded if isinstance(result, results.Loaded)})
     rows = []
     for tree in trees:
         try:

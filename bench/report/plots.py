@@ -1,10 +1,17 @@
 """Plots of cells as self-contained SVG text: a verdict grid and overheads with intervals.
 
 SVG output is made reproducible (fixed hash salt, no date, text kept as text), so a plot
-regenerated from the same result files is byte-identical.
+regenerated from the same result files is byte-identical. Each plot carries, as a comment,
+the digest of what it draws (its source data, this module's code, matplotlib's version) and
+of its own text: ``reuse`` takes back plots already published whose source is unchanged and
+whose text is intact, so that checking published output compares plots by their source data
+instead of drawing them again (drawing is nearly all of a publish's time).
 """
 
+import hashlib
 import io
+import json
+import re
 
 import matplotlib
 
@@ -33,6 +40,49 @@ def _svg(figure) -> str:
     return out.getvalue()
 
 
+# Plots already drawn (or published, intact): source digest -> SVG text.
+_DRAWN: dict[str, str] = {}
+_CODE = hashlib.sha256(open(__file__, "rb").read()).hexdigest()
+MARK = re.compile(r"\n<!-- plot source:(?P<source>[0-9a-f]{64}) svg:(?P<svg>[0-9a-f]{64}) -->")
+# An SVG element as published, with its mark (in a .svg file or inline in report.html).
+MARKED_SVG = re.compile(r"<svg[^>]*>\n<!-- plot source:[0-9a-f]{64} svg:[0-9a-f]{64} -->.*?</svg>\n", re.DOTALL)
+
+
+def _plot(kind: str, source, draw) -> str:
+    """The plot ``draw()`` makes of ``source`` (JSON data: everything the plot shows), marked
+    with the digests of its source and its text; taken from ``_DRAWN`` where already there."""
+    key = hashlib.sha256(json.dumps([kind, source, _CODE, matplotlib.__version__], sort_keys=True,
+                                    default=str).encode()).hexdigest()
+    if key not in _DRAWN:
+        svg = draw()
+        digest = hashlib.sha256(svg.encode()).hexdigest()
+        end = svg.index(">", svg.index("<svg")) + 1
+        _DRAWN[key] = f"{svg[:end]}\n<!-- plot source:{key} svg:{digest} -->{svg[end:]}"
+    return _DRAWN[key]
+
+
+def _sorted(items) -> list:
+    return sorted(items, key=lambda item: json.dumps(item, default=str))
+
+
+def reuse(texts: list[str]) -> int:
+    """Take back the marked plots found in published texts (SVG files, HTML pages) whose text
+    is intact (its digest still matches); returns how many. A hand-edited plot is not taken
+    back: it is drawn again from its source, and the check finds the published one stale."""
+    prologues = [text[:text.index("<svg")] for text in texts if text.startswith("<?xml") and "<svg" in text]
+    if not prologues:
+        return 0
+    taken = 0
+    for text in texts:
+        for element in MARKED_SVG.findall(text):
+            mark = MARK.search(element)
+            svg = prologues[0] + MARK.sub("", element, count=1)
+            if hashlib.sha256(svg.encode()).hexdigest() == mark["svg"]:
+                _DRAWN[mark["source"]] = prologues[0] + element
+                taken += 1
+    return taken
+
+
 # What a plot's rows stand for: a version, and where they vary in the plot, the workload and
 # the --jit-compile setting (cells that differ only in those would otherwise share a place).
 ROW_FIELDS = ("tf_version", "framework", "model", "jit_compile")
@@ -56,8 +106,13 @@ def _row_label(row: tuple, rows: list[tuple], prefix: str = "TF ") -> str:
 
 def verdict_grid(cells: list[Cell], device: str) -> str:
     """TF versions (rows) x protocol/config (columns): colour = verdict, text = identical k/n."""
-    _style()
     mine = [cell for cell in cells if cell.device == device]
+    source = [device, _sorted([_row_of(c), c.protocol, c.config, c.verdict, c.identical, c.trials] for c in mine)]
+    return _plot("verdict_grid", source, lambda: _verdict_grid(mine, device))
+
+
+def _verdict_grid(mine: list[Cell], device: str) -> str:
+    _style()
     versions = _rows(mine)
     columns = [column for column in COLUMNS if any((c.protocol, c.config) == column for c in mine)]
     figure, axes = pyplot.subplots(figsize=(1.1 * len(columns) + 1.6, 0.32 * len(versions) + 1.2))
@@ -90,9 +145,15 @@ def verdict_grid(cells: list[Cell], device: str) -> str:
 
 def overhead(cells: list[Cell], device: str, protocol: str = "process") -> str:
     """Per TF version: seeds and full relative to none, with 95 % bootstrap intervals."""
-    _style()
     mine = [cell for cell in cells if cell.device == device and cell.protocol == protocol
             and cell.config != "none" and cell.overhead_vs_none is not None]
+    source = [device, protocol, _sorted([_row_of(c), c.config, c.overhead_vs_none, c.overhead_ci_low,
+                                         c.overhead_ci_high] for c in mine)]
+    return _plot("overhead", source, lambda: _overhead(mine, device, protocol))
+
+
+def _overhead(mine: list[Cell], device: str, protocol: str) -> str:
+    _style()
     versions = _rows(mine)
     figure, axes = pyplot.subplots(figsize=(max(4.0, 0.45 * len(versions) + 2), 3.2))
     width = 0.38
@@ -129,6 +190,11 @@ GROWTH_POINTS = 60
 
 def growth(diagnosis: dict) -> str:
     """How the largest difference of each variable grows after two runs part (log scale)."""
+    source = [diagnosis["growth"], diagnosis["cell"]["tf_version"], diagnosis["cell"]["config"], diagnosis["phase"]]
+    return _plot("growth", source, lambda: _growth(diagnosis))
+
+
+def _growth(diagnosis: dict) -> str:
     _style()
     figure, axes = pyplot.subplots(figsize=(6.5, 3.2))
     curves = {name: curve for name, curve in diagnosis["growth"].items() if any(point[1] > 0 for point in curve)}

@@ -2,7 +2,7 @@
 
 Each trial counts once: a file named twice (``bench report D D``), a copy of a trial under
 another name or in another folder, and a second file with the same trial id in one folder
-are left out, as are trials that do not belong to their folder's plan (bench.folder_plan).
+are left out, as are trials that do not belong to their folder's plan (bench.results.folder_plan).
 ``bench check`` names every one of them; reports leave them out and say how many.
 """
 
@@ -14,6 +14,15 @@ from bench.results import folder_plan, traces
 from bench.errors import UsageError, UserError, first_line
 from bench.trial import result as result_document, result_file
 from bench.trial.jsonfile import read_json
+
+
+class Loaded(dict):
+    """A trial result as read back: the document, and (apart from it, never one of its keys)
+    the file it came from."""
+
+    def __init__(self, document: dict, source: str):
+        super().__init__(document)
+        self.source = str(source)
 
 
 class ResultError(UserError):
@@ -41,7 +50,7 @@ def trial_files(paths: list[Path]) -> list[Path]:
 
 def tree_of(result: dict) -> Path:
     """The result tree a loaded result came from (its file is TREE/trials/<id>.json)."""
-    return Path(result["_source"]).parent.parent
+    return Path(result.source).parent.parent
 
 
 def scan(paths: list[Path]) -> tuple[list[dict], list[str]]:
@@ -56,8 +65,7 @@ def scan(paths: list[Path]) -> tuple[list[dict], list[str]]:
         except OSError as error:
             problems.append(f"{file}: cannot be read ({error.strerror or error})")
             continue
-        document["_source"] = str(file)
-        results.append(document)
+        results.append(Loaded(document, file))
     return results, problems
 
 
@@ -116,7 +124,7 @@ def select(results: list[dict]) -> tuple[list[dict], list[str]]:
     kept, left_out, by_content, by_tree_and_id = [], [], {}, {}
     plans: dict[Path, list[dict]] = {}
     for result in sorted(results, key=_preference):
-        source = result["_source"]
+        source = result.source
         content = _content_digest(result)
         if content in by_content:
             left_out.append(f"{source}: a copy of {by_content[content]}; counted once")
@@ -135,23 +143,22 @@ def select(results: list[dict]) -> tuple[list[dict], list[str]]:
             left_out.append(f"{source}: {reason}; left out")
             continue
         kept.append(result)
-    return sorted(kept, key=lambda result: result["_source"]), left_out
+    return sorted(kept, key=lambda result: result.source), left_out
 
 
 def misnamed(results: list[dict]) -> list[str]:
     """Trial files whose name is not their trial id (renamed, or copied by hand)."""
-    return [f"{result['_source']}: the file of trial {result['spec']['trial_id']} is named otherwise"
-            for result in results if Path(result["_source"]).name != result["spec"]["trial_id"] + ".json"]
+    return [f"{result.source}: the file of trial {result['spec']['trial_id']} is named otherwise"
+            for result in results if Path(result.source).name != result["spec"]["trial_id"] + ".json"]
 
 
 def _preference(result: dict) -> tuple:
     """Which of two claimants is kept: the file named after its trial, then the first path."""
-    return (Path(result["_source"]).name != result["spec"]["trial_id"] + ".json", result["_source"])
+    return (Path(result.source).name != result["spec"]["trial_id"] + ".json", result.source)
 
 
 def _content_digest(result: dict) -> str:
-    document = {key: value for key, value in result.items() if key != "_source"}
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()
 
 
 def problems_of(document) -> list[str]:

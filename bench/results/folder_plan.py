@@ -1,8 +1,9 @@
 """A results folder's plan: fixed by its first run, so a table never mixes two plans.
 
-``bench run`` writes ``DIR/plan.json`` (the settings, workloads, dataset, trial ids and the
-plan-defining arguments); the in-container batch writes ``DIR/plans/<target>.json`` for each
-target it runs. Running into a folder with other plan-defining settings is refused, naming
+``bench run`` writes ``DIR/plan.json`` (its RunPlan, bench.runner.run_plan, and what it
+made of it: the trials' settings, workloads, dataset, trial ids); the in-container batch
+writes ``DIR/plans/<target>.json`` for each target it runs. plan.json carries a
+``schema_version``; older ones (their plan as ``arguments``) are upgraded as they are read. Running into a folder with other plan-defining settings is refused, naming
 each difference; ``--resume DIR`` takes the folder's own plan and refuses flags that
 contradict it. Reading results back, a trial that does not belong to its folder's plan is
 named by ``bench check`` and left out of reports.
@@ -13,68 +14,95 @@ from pathlib import Path
 
 from bench.console import say
 from bench.errors import UsageError
+from bench.runner import run_plan
+from bench.runner.run_plan import RunPlan
 from bench.runner.tree import EXPERIMENT
+from bench.trial import upgrade
 from bench.trial.jsonfile import read_json
 
 FILE = "plan.json"
 BATCH_PLANS = "plans"
-# What defines a plan; where and how fast it runs (hosts, GPUs, --parallel, --timeout,
-# --memory, --budget, ...) may change between sessions.
-ARGUMENTS = ("configs", "repeats", "protocol", "in_process_repeats", "epochs", "samples", "batch_size",
-             "seed", "model", "framework", "dataset", "data", "backend", "tf", "variant", "python",
-             "envs_dir", "pythonpath", "experiment", "no_timing", "jit_compile")
+# plan.json's own version: 0 (no schema_version) held the plan as "arguments", or only as
+# settings and trial ids; 1 holds it as "plan" (a RunPlan document).
+SCHEMA_VERSION = 1
 # Spec fields that every trial of a plan shares with the plan's settings.
 SHARED_SETTINGS = ("epochs", "samples", "batch_size", "validation_split")
 
 
-def recorded(arguments) -> dict:
-    """The plan-defining arguments as plan.json keeps them."""
-    return {name: _plain(getattr(arguments, name, None)) for name in ARGUMENTS}
+def document(chosen: RunPlan, **parts) -> dict:
+    """plan.json's content: the plan, and what the run made of it (``parts``)."""
+    return upgrade.versioned("plan.json", {"plan": chosen.to_json(), **parts})
 
 
-def _normalised(values: dict) -> dict:
-    """What the plan is, for comparison: lists where several may be named, and arguments that
-    the backend ignores (the interpreter of a docker or --tf run, ...) left out."""
-    found = {name: values.get(name) for name in ARGUMENTS}
-    for name in ("framework", "model"):
-        if isinstance(found[name], str):
-            found[name] = [found[name]]
-    ignored = (("python", "envs_dir", "pythonpath") if found["backend"] == "docker" else
-               ("variant", "python") if found["tf"] else ("variant", "envs_dir"))
-    for name in ignored:
-        found[name] = None
-    found["no_timing"] = bool(found["no_timing"])  # unset in plans made before --no-timing
-    found["jit_compile"] = found["jit_compile"] or "auto"  # unset in plans made before --jit-compile
-    if "data" in found and found["data"]:
-        found["dataset"] = None  # --data overrides --dataset
+def stored(folder: Path, option: str) -> RunPlan:
+    """The RunPlan a folder's plan.json records (upgraded where older); one line where it
+    has none or it cannot be read."""
+    plan_file = Path(folder) / FILE
+    if not plan_file.exists():
+        raise UsageError(f"{option} {folder}: no {FILE} there; give a folder made by `bench run`")
+    found = read(plan_file, option).get("plan")
+    if not isinstance(found, dict):
+        raise UsageError(f"{option} {folder}: its {FILE} records no plan (made by an older version); "
+                         "choose a new --out")
+    try:
+        return RunPlan.from_json(found)
+    except ValueError as problem:
+        raise UsageError(f"{option} {folder}: its {FILE} cannot be read as a plan ({problem}); "
+                         "choose a new --out") from None
+
+
+def _from_0(recorded: dict) -> dict:
+    """plan.json 0 -> 1: its plan from "arguments", or from its settings and trial ids."""
+    upgraded = {key: value for key, value in recorded.items() if key != "arguments"}
+    upgraded.update(schema_version=1, plan=recorded.get("arguments") or _from_trials(recorded))
+    return upgraded
+
+
+def _from_trials(recorded: dict) -> dict | None:
+    """The plan of the oldest plan.json files (settings and trial ids, no arguments): its
+    training settings, and configs, protocols and repeats read from the trial ids
+    (target--protocol--config--rNN); where it ran, from its backends."""
+    settings, trials = recorded.get("settings") or {}, recorded.get("trials") or []
+    parts = [trial.split("--") for trial in trials if isinstance(trial, str)]
+    if not parts or any(len(part) != 4 for part in parts):
+        return None
+    repeats: dict[str, int] = {}
+    for _, protocol, _, repeat in parts:
+        repeats[protocol] = max(repeats.get(protocol, 0), int(repeat.lstrip("r") or 0))
+    backends = [info for infos in (recorded.get("backends") or {}).values()
+                for info in (infos if isinstance(infos, list) else [infos]) if isinstance(info, dict)]
+    found = {name: settings[name] for name in ("epochs", "samples", "batch_size", "seed", "model", "framework")
+             if name in settings}
+    found.update(configs=list(dict.fromkeys(part[2] for part in parts)), protocol=list(repeats),
+                 repeats=repeats.get("process", 2), in_process_repeats=repeats.get("in-process", 2),
+                 backend="docker" if any(info.get("backend") == "docker" for info in backends) else "local")
     return found
 
 
-def restore(arguments, explicit: set[str]) -> None:
-    """--resume DIR: take the folder's plan; a plan flag given that contradicts it is refused.
-    An experiment file is the folder's by content: the original where it is unchanged, the
-    folder's own copy where the original is gone or where that copy is named; an edited
-    original is refused, with what to do."""
-    folder = Path(arguments.resume)
-    if getattr(arguments, "out", None) is not None and Path(arguments.out).resolve() != folder.resolve():
-        raise UsageError(f"--resume {folder} continues that folder, and --out {arguments.out} names another: "
+def restore(folder: Path, out: Path | None, given: dict) -> RunPlan:
+    """--resume DIR: the folder's plan; a plan setting given (``given``) that contradicts it
+    is refused, one of where and how fast replaces it. An experiment file is the folder's by
+    content: the original where it is unchanged, the folder's own copy where the original is
+    gone or where that copy is named; an edited original is refused, with what to do."""
+    folder = Path(folder)
+    if out is not None and Path(out).resolve() != folder.resolve():
+        raise UsageError(f"--resume {folder} continues that folder, and --out {out} names another: "
                          "give one of them")
-    stored = _stored_arguments(folder, "--resume")
-    asked, there = _normalised(recorded(arguments)), _normalised(stored)
-    conflicts = [_difference(name, there[name], asked[name])
-                 for name in ARGUMENTS if name in explicit and asked[name] != there[name] and name != "experiment"]
+    there = stored(folder, "--resume")
+    try:
+        asked = there.replace(**{name: value for name, value in given.items() if name != "experiment"})
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    conflicts = [_difference(name, mine, theirs) for name, mine, theirs in there.differences(asked)
+                 if name in given]
     if conflicts:
         raise UsageError(f"--resume {folder} runs the plan recorded there, and {'; '.join(conflicts)}: "
                          f"leave those flags out, or choose a new --out for another plan")
-    given = getattr(arguments, "experiment", None) if "experiment" in explicit else None
-    for name in ARGUMENTS:
-        setattr(arguments, name, stored.get(name))
-    for name in ("framework", "model"):  # one name each before several could be planned
-        if isinstance(getattr(arguments, name), str):
-            setattr(arguments, name, [getattr(arguments, name)])
+    changes = {name: value for name, value in given.items() if not run_plan.BY_NAME[name].defines}
     ran = (read(folder / FILE, "--resume").get("settings") or {}).get("experiment")
-    if ran or given:
-        arguments.experiment = _experiment_to_resume(folder, ran, given)
+    if ran or given.get("experiment"):
+        changes["experiment"] = _experiment_to_resume(folder, ran, given.get("experiment"))
+    return there.replace(**changes)
 
 
 def _experiment_to_resume(folder: Path, ran: dict | None, given: str | None) -> str:
@@ -115,19 +143,19 @@ def _sha256(path) -> str | None:
         return None
 
 
-def require_same(folder: Path, arguments, dataset_spec: dict | None, experiment: dict | None = None) -> None:
-    """Refuse to run into a folder that holds another plan (or trials without one); the
-    dataset is compared once it is resolved (``dataset_spec``), an experiment file by its
-    content (``experiment``: its description), wherever it lies now."""
+def require_same(folder: Path, chosen: RunPlan, dataset_spec: dict | None, experiment: dict | None = None) -> None:
+    """Refuse to run plan ``chosen`` into a folder that holds another plan (or trials without
+    one); the dataset is compared once it is resolved (``dataset_spec``), an experiment file
+    by its content (``experiment``: its description), wherever it lies now."""
     folder = Path(folder)
     if not (folder / FILE).exists():
         if any((folder / "trials").glob("*.json")):
             raise UsageError(f"{folder} holds trials but no {FILE} (made by compose or an older version); "
                              "choose a new --out")
         return
-    there, asked = _normalised(_stored_arguments(folder, "--out")), _normalised(recorded(arguments))
-    differences = [_difference(name, there[name], asked[name]) for name in ARGUMENTS
-                   if there[name] != asked[name] and name != "experiment"]
+    there = stored(folder, "--out")
+    differences = [_difference(name, mine, theirs) for name, mine, theirs in there.differences(chosen)
+                   if name != "experiment"]
     stored_plan = read(folder / FILE, "--out")
     stored_experiment = (stored_plan.get("settings") or {}).get("experiment") or {}
     advice = f"Continue it as it is with --resume {folder}, or choose a new --out"
@@ -164,12 +192,12 @@ def _plan_files(tree: Path) -> list[Path]:
 
 def _read_plan(file: Path) -> dict | None:
     try:
-        plan = read_json(str(file))
+        plan = upgrade.to_current(read_json(str(file)), "plan.json")
     except (OSError, ValueError):
         return None
     ok = isinstance(plan, dict) and isinstance(plan.get("trials", []), list) and \
         isinstance(plan.get("settings", {}), dict) and isinstance(plan.get("dataset") or {}, dict) and \
-        isinstance(plan.get("arguments") or {}, dict) and isinstance(plan.get("workloads") or [], list)
+        isinstance(plan.get("plan") or {}, dict) and isinstance(plan.get("workloads") or [], list)
     return plan if ok else None
 
 
@@ -209,17 +237,6 @@ def read(plan_file: Path, option: str) -> dict:
     return plan
 
 
-def _stored_arguments(folder: Path, option: str) -> dict:
-    plan_file = folder / FILE
-    if not plan_file.exists():
-        raise UsageError(f"{option} {folder}: no {FILE} there; give a folder made by `bench run`")
-    stored = read(plan_file, option).get("arguments")
-    if not isinstance(stored, dict):
-        raise UsageError(f"{option} {folder}: its {FILE} records no arguments (made by an older version); "
-                         "choose a new --out")
-    return stored
-
-
 def _difference(name: str, there, asked) -> str:
     return f"{name}: {shown(there)} in the folder, {shown(asked)} asked"
 
@@ -230,10 +247,4 @@ def shown(value) -> str:
     return ",".join(map(str, value)) if isinstance(value, list) else str(value)
 
 
-def _plain(value):
-    """JSON's form of an argument value (paths as text, tuples as lists)."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
+upgrade.register("plan.json", SCHEMA_VERSION, {0: _from_0})

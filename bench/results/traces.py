@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy
 
-from bench.trial import floats
+from bench.trial import floats, upgrade
 
 PHASES = ("initialization", "forward", "backward/update", "none")
 
@@ -52,14 +52,22 @@ def compare(first: dict, second: dict) -> dict:
                    "steps_compared": last["step"], "growth": {}}, first)
 
 
+SCHEMA_VERSION = 1  # 0: written without one (the same fields)
+
+
 def to_file(diagnosis: dict) -> dict:
-    """A diagnosis as its file keeps it: its differences in strict JSON (bench.trial.floats)."""
-    return _differences_converted(diagnosis, floats.encode)
+    """A diagnosis as its file keeps it: versioned, its differences in strict JSON
+    (bench.trial.floats)."""
+    return upgrade.versioned("diagnosis", _differences_converted(diagnosis, floats.encode))
 
 
 def from_file(document: dict) -> dict:
-    """A diagnosis read back; ValueError where a difference is not a number."""
-    return _differences_converted(document, floats.decode)
+    """A diagnosis read back, upgraded where older; ValueError where a difference is not a
+    number, or it claims a version this code does not know."""
+    return _differences_converted(upgrade.to_current(document, "diagnosis"), floats.decode)
+
+
+upgrade.register("diagnosis", SCHEMA_VERSION, {0: lambda document: dict(document, schema_version=1)})
 
 
 def _differences_converted(diagnosis: dict, convert) -> dict:

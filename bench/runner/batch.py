@@ -1,87 +1,108 @@
-"""python -m bench.runner.batch --out DIR --target NAME [--dataset-spec FILE] [plan options]
+"""python -m bench.runner.batch --plan FILE --out DIR --target NAME [--dataset-spec FILE]
 
-Runs a whole plan inside one container (how ``docker compose up`` works): every trial is a
+Runs a whole plan inside one container (how ``docker compose up`` works; its GPU services
+set BENCH_DEVICE=gpu, for the plan's --overlap auto): the plan is a
+document (bench.runner.run_plan: ``bench run --write-plan FILE`` writes one), every trial a
 fresh process of this interpreter, with its config's environment and a timeout; results go
 to DIR/trials/, and running again resumes. Exit status 0 when every trial has a result
-(failed trials are results too), 2 for unusable arguments.
+(failed trials are results too), 2 for unusable arguments or plan.
 """
 
-import argparse
 import json
 import os
 import signal
 import sys
+from typing import Any, Dict, List
 
 import bench
 from bench.runner import manifest, options, process, work_queue
+from bench.runner.run_plan import RunPlan
 from bench.trial import data, installed, jsonfile
 from bench.trial.fingerprint import cpu_model
 from bench.runner.plan import build
 from bench.runner.tree import FolderBusy, ResultTree
 
 WORKER_PATH = os.path.dirname(os.path.dirname(os.path.abspath(bench.__file__)))
+OPTIONS = ("--plan", "--out", "--target", "--dataset-spec")
+PLAN_SCHEMA_VERSION = 1  # as bench.results.folder_plan's plan.json (bench.trial.upgrade, "plan.json")
 
 
-def main(argv):
-    parser = argparse.ArgumentParser(prog="python -m bench.runner.batch", description=__doc__.split("\n\n")[1])
-    parser.add_argument("--out", required=True, help="result folder (resumed if it exists)")
-    parser.add_argument("--target", required=True, help="label of what runs the trials, e.g. tf2.8-gpu")
-    parser.add_argument("--dataset-spec", metavar="FILE",
-                        help="JSON dataset description written by `bench data` (needed unless --experiment "
-                             "gives the data: its load_data)")
-    parser.add_argument("--overlap", choices=options.OVERLAP_CHOICES[1:], default="off", metavar="WHEN",
-                        help="start trials early (as bench run --overlap): beside (the next one while the "
-                             "current one trains; compose's gpu services), between (a few at once while none "
-                             "trains; its cpu services) or off (the default)")
-    options.add_plan_arguments(parser)
-    arguments = parser.parse_args(argv)
+def parse(argv: List[str]) -> Dict[str, str]:
+    """{option: value} of ``--option value`` pairs (no argparse on the worker side: a plan is
+    a file, and these four name where it runs); ValueError, one line, if unusable."""
+    if "-h" in argv or "--help" in argv:
+        raise SystemExit(__doc__)
+    if len(argv) % 2:
+        raise ValueError("give each of %s with a value" % ", ".join(OPTIONS))
+    given = dict(zip(argv[::2], argv[1::2]))
+    unknown = [name for name in given if name not in OPTIONS]
+    if unknown:
+        raise ValueError("unknown option %s; the plan's settings go in the --plan file" % unknown[0])
+    missing = [name for name in OPTIONS[:3] if name not in given]
+    if missing:
+        raise ValueError("%s is needed" % missing[0])
+    return given
+
+
+def main(argv: List[str]) -> int:
     try:
-        configs, protocols, chosen, workloads = options.plan_from(arguments)
-        if arguments.dataset_spec:
-            dataset_spec = jsonfile.read_json(arguments.dataset_spec)
-        elif "experiment" in chosen:
-            dataset_spec = data.of_experiment(chosen["experiment"])
+        given = parse(argv)
+        document = jsonfile.read_json(given["--plan"])
+        chosen = RunPlan.from_json(document.get("plan", document) if isinstance(document, dict) else document)
+        configs, protocols, settings, workloads = options.plan_from(chosen)
+        if "--dataset-spec" in given:
+            dataset_spec = jsonfile.read_json(given["--dataset-spec"])
+        elif "experiment" in settings:
+            dataset_spec = data.of_experiment(settings["experiment"])
         else:
-            raise ValueError("--dataset-spec FILE is needed (written by `bench data`), unless --experiment gives "
-                             "the data")
+            raise ValueError("--dataset-spec FILE is needed (written by `bench data`), unless the plan's experiment "
+                             "gives the data")
     except (ValueError, OSError) as error:
-        parser.error(str(error))
+        sys.stderr.write("error: %s (python -m bench.runner.batch --help)\n" % error)
+        return 2
     signal.signal(signal.SIGTERM, _stop)  # compose stop: as PID 1 it would otherwise be ignored
-    tree = ResultTree(arguments.out)
-    trials = build([arguments.target], configs, protocols, workloads)
-    plan = json.loads(json.dumps({"settings": chosen, "workloads": workloads, "dataset": dataset_spec,
+    target = given["--target"]
+    tree = ResultTree(given["--out"])
+    trials = build([target], configs, protocols, workloads)
+    plan = json.loads(json.dumps({"schema_version": PLAN_SCHEMA_VERSION, "plan": chosen.to_json(),
+                                  "settings": settings, "workloads": workloads, "dataset": dataset_spec,
                                   "trials": [trial.trial_id for trial in trials],
                                   "manifest": manifest.FILE}))  # as the file holds it
     try:
         tree.lock()
-        if "experiment" in chosen:  # every trial executes the folder's copy, whatever becomes of the file
-            chosen["experiment"] = plan["settings"]["experiment"] = tree.freeze_experiment(chosen["experiment"])
-        _require_same_plan(tree, arguments.target, plan)
+        if "experiment" in settings:  # every trial executes the folder's copy, whatever becomes of the file
+            settings["experiment"] = plan["settings"]["experiment"] = tree.freeze_experiment(settings["experiment"])
+        _require_same_plan(tree, target, plan)
         tree.stop_leftover_workers()
         for file, why in tree.set_aside_damaged():
             _say("set aside %s (%s): kept in %s%s" % (file, why, tree.damaged, ", and its trial runs again"
                                                       if file.startswith("trials/") else ""))
-        tree.write_plan(plan, name=arguments.target)
+        tree.write_plan(plan, name=target)
     except (FolderBusy, ValueError, OSError) as error:
         sys.stderr.write("error: %s\n" % error)
         return 2
     info = {"backend": "container-batch", "python": sys.executable, "tensorflow": installed.tensorflow_version(),
             "image": os.environ.get("BENCH_IMAGE"), "device": {"kind": "cpu", "name": cpu_model()}}
-
-    def execute(spec, staging, slot, timeout):
-        return process.run(sys.executable, WORKER_PATH, spec, staging, timeout, info)
-
-    def start(spec, staging, slot, held):
-        return process.WorkerProcess(sys.executable, WORKER_PATH, spec, staging, info, held=held)
-
-    print("%d trials for %s (TensorFlow %s) into %s" % (len(trials), arguments.target, info["tensorflow"], tree.root))
+    print("%d trials for %s (TensorFlow %s) into %s" % (len(trials), target, info["tensorflow"], tree.root))
     sys.stdout.flush()
-    work_queue.run(trials, chosen, dataset_spec, execute, tree, say=_say, timeout=arguments.timeout, start=start,
-                   overlap=options.overlap(arguments, on_gpus=False), prepare_at_once=options.prepare_at_once())
+    work_queue.run(trials, settings, dataset_spec, work_queue.OneSlot(ThisInterpreter(info)), tree, say=_say,
+                   timeout=chosen.timeout, overlap=options.overlap(chosen, on_gpus=os.environ.get("BENCH_DEVICE") == "gpu"),
+                   prepare_at_once=options.prepare_at_once())
     return 0
 
 
-def _require_same_plan(tree, target, plan):
+class ThisInterpreter(object):
+    """The container's backend: every trial a fresh process of this interpreter (as
+    bench.backends.local on the host, which the container does not carry)."""
+
+    def __init__(self, info: dict) -> None:
+        self.info = info
+
+    def start(self, spec: dict, staging: str, slot: Any, held: bool) -> process.WorkerProcess:
+        return process.WorkerProcess(sys.executable, WORKER_PATH, spec, staging, self.info, held=held)
+
+
+def _require_same_plan(tree: ResultTree, target: str, plan: dict) -> None:
     """A folder's plan for a target is fixed by its first batch (as bench run fixes plan.json)."""
     path = os.path.join(tree.root, "plans", target + ".json")
     if not os.path.exists(path):
@@ -92,6 +113,8 @@ def _require_same_plan(tree, target, plan):
     except (OSError, ValueError, AttributeError):
         raise ValueError("%s cannot be read as a plan (damaged or edited); use another --out" % path)
     differing = [name for name in ("settings", "workloads", "trials") if _plan_part(before.get(name)) != _plan_part(plan[name])]
+    if "plan" in before and RunPlan.from_json(before["plan"]).differences(RunPlan.from_json(plan["plan"])):
+        differing.append("plan")
     if (before.get("dataset") or {}).get("name") != plan["dataset"].get("name"):
         differing.append("dataset")
     if differing:
@@ -99,7 +122,7 @@ def _require_same_plan(tree, target, plan):
                          % (tree.root, target, ", ".join(differing)))
 
 
-def _plan_part(value):
+def _plan_part(value: Any) -> Any:
     """A part of a plan as compared: an experiment file by its content, not where it lies."""
     if isinstance(value, dict) and isinstance(value.get("experiment"), dict):
         experiment = value["experiment"]
@@ -107,11 +130,11 @@ def _plan_part(value):
     return value
 
 
-def _stop(signum, frame):
+def _stop(signum: int, frame: Any) -> None:
     sys.exit(128 + signum)  # unwinds: the running trial's worker is killed on the way out
 
 
-def _say(message):
+def _say(message: str) -> None:
     print(message)
     sys.stdout.flush()
 

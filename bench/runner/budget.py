@@ -8,35 +8,38 @@ and is stopped at the end of the budget if it gets there (and then not recorded)
 """
 
 import time
+from typing import Callable, Dict, Optional, Tuple
+
+from bench.runner.plan import Trial
 
 MARGIN = 1.1
 
 
 class Budget(object):
-    def __init__(self, seconds, clock=time.monotonic):
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.seconds = seconds
         self.clock = clock
         self.deadline = clock() + seconds
-        self.longest = {}  # kind -> the longest wall time measured
+        self.longest: Dict[Tuple[Optional[str], ...], float] = {}  # kind -> the longest wall time measured
 
-    def remaining(self):
+    def remaining(self) -> float:
         return self.deadline - self.clock()
 
-    def measured(self, kind, seconds):
+    def measured(self, kind: Tuple[Optional[str], ...], seconds: float) -> None:
         self.longest[kind] = max(self.longest.get(kind, 0.0), seconds)
 
-    def estimate(self, kind):
+    def estimate(self, kind: Tuple[Optional[str], ...]) -> Optional[float]:
         """Seconds a trial of this kind is expected to take at most, or None (nothing measured)."""
         if kind in self.longest:
             return self.longest[kind] * MARGIN
         return max(self.longest.values()) * MARGIN if self.longest else None
 
-    def allows(self, kind):
+    def allows(self, kind: Tuple[Optional[str], ...]) -> bool:
         left = self.remaining()
         estimate = self.estimate(kind)
         return left > 0 and (estimate is None or estimate <= left)
 
 
-def kind_of(trial):
+def kind_of(trial: Trial) -> Tuple[Optional[str], ...]:
     """What makes two trials take about as long: where and what they train, and how."""
     return (trial.target, trial.framework, trial.model, trial.protocol)

@@ -10,11 +10,12 @@ found by it here: when a trial ends, and when a later run of the folder begins (
 
 import os
 import signal
+from typing import List
 
 MARK = "REPRO_BENCH_TRIAL"
 
 
-def marked(prefix):
+def marked(prefix: str) -> List[int]:
     """Pids of this user's processes whose mark names a scratch folder under ``prefix``."""
     found = []
     wanted = ("%s=%s" % (MARK, os.path.abspath(prefix))).encode()
@@ -35,7 +36,7 @@ def marked(prefix):
     return found
 
 
-def stop(prefix):
+def stop(prefix: str) -> List[int]:
     """Kill every process marked with a scratch folder under ``prefix``; returns their pids."""
     stopped = []
     for pid in marked(prefix):
@@ -47,7 +48,7 @@ def stop(prefix):
     return stopped
 
 
-def kill_group(pid):
+def kill_group(pid: int) -> bool:
     """Kill the process group that ``pid`` leads (its members too, once it has ended)."""
     try:
         os.killpg(pid, signal.SIGKILL)

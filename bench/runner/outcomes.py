@@ -6,7 +6,9 @@ without one becomes an error, timeout or unsupported row that keeps the tail of 
 No trial is ever dropped.
 """
 
+import os
 import signal
+from typing import Optional, Union
 
 from bench.trial import result as result_document, result_file
 from bench.trial.exits import EXIT_TRIAL_FAILED, log_findings, unsupported_reason
@@ -14,8 +16,8 @@ from bench.trial.exits import EXIT_TRIAL_FAILED, log_findings, unsupported_reaso
 LOG_TAIL_CHARS = 4000
 
 
-def finish(spec, result_path, exit_code, timed_out, wall_seconds, log, runner_info, timeout_seconds,
-           oom_killed=False):
+def finish(spec: dict, result_path: Union[str, os.PathLike], exit_code: Optional[int], timed_out: bool,
+           wall_seconds: float, log: str, runner_info: dict, timeout_seconds: float, oom_killed: bool = False) -> dict:
     worker_result = _read(result_path) if exit_code in (0, EXIT_TRIAL_FAILED) or timed_out else None
     unsupported = None if worker_result is not None or timed_out else unsupported_reason(log)
     if worker_result is not None:
@@ -35,12 +37,12 @@ def finish(spec, result_path, exit_code, timed_out, wall_seconds, log, runner_in
     return result
 
 
-def failure(spec, status, error_type, message):
+def failure(spec: dict, status: str, error_type: str, message: str) -> dict:
     """A result for a trial whose worker left none."""
     return result_document.failure(spec, status, error_type, message)
 
 
-def describe_exit(exit_code, oom_killed=False):
+def describe_exit(exit_code: Optional[int], oom_killed: bool = False) -> str:
     if oom_killed:
         return "the worker was killed for exceeding its memory limit (out of memory) and wrote no result"
     if exit_code is None:
@@ -56,7 +58,7 @@ def describe_exit(exit_code, oom_killed=False):
     return "the worker exited with status %d and wrote no result" % exit_code
 
 
-def _read(path):
+def _read(path: Union[str, os.PathLike]) -> Optional[dict]:
     try:
         return result_file.read(str(path))
     except (OSError, ValueError):

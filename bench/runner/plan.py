@@ -10,8 +10,9 @@ Worker side (Python 3.6) because a container runs whole plans too (``bench.runne
 """
 
 import collections
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from bench.trial.configurations import CONFIGS, SEEDED
+from bench.trial.configurations import SEEDED
 from bench.trial.result import PROTOCOL_RUNS
 
 PROTOCOLS = tuple(PROTOCOL_RUNS)
@@ -31,7 +32,7 @@ DEFAULT_SETTINGS = collections.OrderedDict([
 ])
 
 
-def settings(**changes):
+def settings(**changes: Any) -> collections.OrderedDict:
     unknown = set(changes) - set(DEFAULT_SETTINGS)
     if unknown:
         raise ValueError("unknown settings: %s" % ", ".join(sorted(unknown)))
@@ -49,7 +50,7 @@ class Trial(collections.namedtuple("Trial", "trial_id target protocol config rep
     """One trial: what runs it (target: local, an environment, an image), protocol, config,
     and its workload (framework and model; None: the run's settings)."""
 
-    def spec(self, chosen_settings, dataset_spec):
+    def spec(self, chosen_settings: Mapping[str, Any], dataset_spec: dict) -> dict:
         """The document the worker reads."""
         spec = dict(chosen_settings)
         spec.update(trial_id=self.trial_id, target=self.target, protocol=self.protocol,
@@ -62,7 +63,8 @@ class Trial(collections.namedtuple("Trial", "trial_id target protocol config rep
         return spec
 
 
-def build(targets, configs, protocols, workloads=((None, None),)):
+def build(targets: Sequence[str], configs: Iterable[str], protocols: Mapping[str, int],
+          workloads: Sequence[Tuple[Optional[str], Optional[str]]] = ((None, None),)) -> List[Trial]:
     """Trials for every target x workload x protocol (with its repeats) x config, by value:
     repeat r of every cell before repeat r+1 of any, configs interleaved.
 
@@ -86,16 +88,6 @@ def build(targets, configs, protocols, workloads=((None, None),)):
     return trials
 
 
-def workloads(frameworks, models):
+def workloads(frameworks: Iterable[str], models: Sequence[str]) -> List[Tuple[str, str]]:
     """Every (framework, model) pair of the given lists, in their order."""
     return [(framework, model) for framework in frameworks for model in models]
-
-
-def unknown_names(configs, protocols, frameworks=(), models=(), known_frameworks=(), known_models=()):
-    """A message naming the first unknown config, protocol, framework or model, or None."""
-    for kind, names, known in (("config", configs, CONFIGS), ("protocol", protocols, PROTOCOLS),
-                               ("framework", frameworks, known_frameworks), ("model", models, known_models)):
-        for name in names:
-            if name not in known:
-                return "unknown %s %r; choose from %s" % (kind, name, ", ".join(known))
-    return None

@@ -19,8 +19,10 @@ Used by the host's local backend and by the in-container batch: the same rules e
 
 import json
 import os
+import re
 import subprocess
 import time
+from typing import Dict, Mapping, Optional, Sequence, Union
 
 from bench.runner import leftovers, outcomes
 from bench.runner.started import StartedTrial
@@ -38,13 +40,26 @@ CONTROLLED = ("PYTHONHASHSEED", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETERMINISTIC"
               "CUBLAS_WORKSPACE_CONFIG", "KERAS_BACKEND", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP",
               "PYTHONNOUSERSITE", "PYTHONDONTWRITEBYTECODE", leftovers.MARK)
 
-def trial_environment(config, worker_path, base=None, inherit=()):
+def inherit_problem(names: Sequence[str]) -> Optional[str]:
+    """Why variables named to be passed to trials (--inherit-env) cannot be, or None."""
+    controlled = [name for name in names if name in CONTROLLED]
+    if controlled:
+        return "--inherit-env %s: the configurations set %s themselves" % (
+            ", ".join(controlled), "it" if len(controlled) == 1 else "them")
+    for name in names:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+            return "--inherit-env %r: not a variable name" % name
+    return None
+
+
+def trial_environment(config: str, worker_path: Union[str, os.PathLike], base: Optional[Mapping[str, str]] = None,
+                      inherit: Sequence[str] = ()) -> Dict[str, str]:
     """The environment a trial starts with: the allowed and the named (``inherit``) variables of
     ``base`` (default: this process's), then the configuration's."""
     base = os.environ if base is None else base
-    controlled = [name for name in inherit if name in CONTROLLED]
-    if controlled:
-        raise ValueError("%s cannot be inherited: the configuration sets it" % ", ".join(controlled))
+    problem = inherit_problem(inherit)
+    if problem:
+        raise ValueError(problem)
     environment = dict((name, value) for name, value in base.items()
                        if name in ALLOWED or name.startswith(ALLOWED_PREFIXES) or name in inherit)
     # An XLA determinism flag passed on purpose would still make none and seeds deterministic
@@ -70,7 +85,7 @@ class ProbeFailed(RuntimeError):
     """bench.trial --probe-data failed; the message is its one line."""
 
 
-def probed(exit_code, stdout, stderr):
+def probed(exit_code: int, stdout: str, stderr: str) -> dict:
     """What bench.trial --probe-data printed, or ProbeFailed with its last line of stderr."""
     if exit_code == 0 and stdout.strip():
         return json.loads(stdout.strip().splitlines()[-1])
@@ -78,20 +93,14 @@ def probed(exit_code, stdout, stderr):
     raise ProbeFailed(lines[-1] if lines else "exit status %s, no output" % exit_code)
 
 
-def run(python, worker_path, spec, staging, timeout, runner_info, extra_environment=None, inherit=()):
-    """Run ``spec`` in a fresh ``python`` process; returns the final result document."""
-    trial = WorkerProcess(python, worker_path, spec, staging, runner_info, extra_environment, inherit)
-    trial.release(timeout)
-    return trial.result()
-
-
 class WorkerProcess(StartedTrial):
     """One trial's process, started now; ``held``: it waits at its barrier until ``release``
     (an overlapped start). Its wall time counts from the release, or from the start where
     the release came first (bench.runner.started)."""
 
-    def __init__(self, python, worker_path, spec, staging, runner_info, extra_environment=None, inherit=(),
-                 held=False):
+    def __init__(self, python: str, worker_path: Union[str, os.PathLike], spec: dict, staging: str, runner_info: dict,
+                 extra_environment: Optional[Dict[str, str]] = None, inherit: Sequence[str] = (),
+                 held: bool = False) -> None:
         self.spec, self.staging, self.held = spec, staging, held
         self.info = dict(runner_info, environment_inherited=sorted(inherit)) if inherit else runner_info
         spec_path = os.path.join(staging, "spec.json")
@@ -103,7 +112,7 @@ class WorkerProcess(StartedTrial):
         environment.update(extra_environment or {})
         environment.update(scratch_environment(staging))
         self.started = time.perf_counter()
-        self.deadline = None
+        self.deadline: Optional[float] = None
         with open(os.path.join(staging, "log.txt"), "wb") as log:
             self.process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT,
                                             stdin=subprocess.PIPE, start_new_session=True)
@@ -114,7 +123,7 @@ class WorkerProcess(StartedTrial):
             self.cancel()
             raise
 
-    def release(self, timeout):
+    def release(self, timeout: float) -> None:
         self.timeout = timeout
         self.released = time.perf_counter()
         self.deadline = self.released + timeout
@@ -124,10 +133,10 @@ class WorkerProcess(StartedTrial):
             except BrokenPipeError:  # it ended before its barrier (it failed): its result says why
                 pass
 
-    def ready(self):
+    def ready(self) -> bool:
         return os.path.exists(os.path.join(self.staging, READY_FILE)) or self.process.poll() is not None
 
-    def result(self):
+    def result(self) -> dict:
         timed_out = False
         try:
             self.process.wait(timeout=max(0.0, self.deadline - time.perf_counter()))
@@ -143,7 +152,7 @@ class WorkerProcess(StartedTrial):
         return outcomes.finish(self.spec, os.path.join(self.staging, "result.json"), self.process.returncode,
                                timed_out, wall_seconds, text, info, self.timeout)
 
-    def cancel(self):
+    def cancel(self) -> None:
         leftovers.kill_group(self.process.pid)  # the worker leads it; with everything it started
         self.process.wait()
         if not self.process.stdin.closed:
@@ -151,7 +160,7 @@ class WorkerProcess(StartedTrial):
         leftovers.stop(self.staging)  # what left the group
 
 
-def scratch_environment(staging):
+def scratch_environment(staging: str) -> Dict[str, str]:
     """The trial's mark (its scratch folder) and its temporary folder, inside that folder."""
     temporary = os.path.join(os.path.abspath(staging), "tmp")
     os.makedirs(temporary, exist_ok=True)

@@ -9,6 +9,7 @@ when its result is asked for (``Deferred``): the same interface, no overlap.
 """
 
 from abc import ABC, abstractmethod
+from typing import Any, Callable, Optional
 
 
 class StartedTrial(ABC):
@@ -34,9 +35,10 @@ class StartedTrial(ABC):
 class Deferred(StartedTrial):
     """For a backend with no early start: the whole trial runs in ``result``."""
 
-    def __init__(self, execute, spec: dict, staging: str, slot):
+    def __init__(self, execute: Callable[[dict, str, Any, float], dict], spec: dict, staging: str,
+                 slot: Any) -> None:
         self._run = lambda timeout: execute(spec, staging, slot, timeout)
-        self._timeout = None
+        self._timeout: Optional[float] = None
 
     def release(self, timeout: float) -> None:
         self._timeout = timeout

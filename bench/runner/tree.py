@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import socket
+from typing import Iterable, List, Optional, Tuple, Union
 
 from bench.runner import leftovers
 from bench.runner.manifest import FILE as MANIFEST, Manifest, sha256_of
@@ -40,22 +41,22 @@ class FolderBusy(RuntimeError):
 
 
 class ResultTree(object):
-    def __init__(self, root):
+    def __init__(self, root: Union[str, os.PathLike]) -> None:
         self.root = str(root)
         self.trials = os.path.join(self.root, "trials")
         self.staging = os.path.join(self.root, ".staging")
         self.failed = os.path.join(self.root, "failed")
         self.damaged = os.path.join(self.root, DAMAGED)
-        self._lock = None
-        self.manifest = None  # read once the lock is held
+        self._lock: Optional[int] = None
+        self.manifest: Optional[Manifest] = None  # read once the lock is held
 
-    def path_for(self, trial_id):
+    def path_for(self, trial_id: str) -> str:
         return os.path.join(self.trials, trial_id + ".json")
 
-    def done(self, trial_id):
+    def done(self, trial_id: str) -> bool:
         return os.path.exists(self.path_for(trial_id))
 
-    def lock(self):
+    def lock(self) -> None:
         """Hold the tree for this process's lifetime (the kernel lets go when it ends, however
         it ends); raises FolderBusy naming the holder where another runner has it."""
         os.makedirs(self.root, exist_ok=True)
@@ -75,12 +76,12 @@ class ResultTree(object):
         self._lock = descriptor
         self.manifest = Manifest(self.root)
 
-    def record(self, *paths):
+    def record(self, *paths: str) -> None:
         """Record files the run wrote (relative to the tree) in its manifest."""
         if self.manifest is not None:
             self.manifest.update(paths)
 
-    def write(self, result):
+    def write(self, result: dict) -> str:
         """Write a finished trial's document (checked first: a bad one is a bug, not a result),
         with the earlier failed or damaged files of the same trial, where there are any, and
         record it (and its trace) in the manifest."""
@@ -97,13 +98,13 @@ class ResultTree(object):
         self.record("trials/%s.json" % trial_id, "traces/" + trial_id)
         return path
 
-    def write_plan(self, plan, name=None):
+    def write_plan(self, plan: dict, name: Optional[str] = None) -> None:
         """plan.json, or plans/<name>.json for one target of an in-container batch."""
         relative = "plan.json" if name is None else "plans/%s.json" % name
         write_json_atomic(os.path.join(self.root, relative), plan)
         self.record(relative)
 
-    def freeze_experiment(self, description):
+    def freeze_experiment(self, description: dict) -> dict:
         """Copy an experiment file into the tree, under its sha256, once: every trial executes
         that copy, so editing the original never changes a running plan, and the folder holds
         the code it ran. Returns the description with ``path`` at the copy and ``source`` at
@@ -128,7 +129,7 @@ class ResultTree(object):
         frozen_description.setdefault("source", description["path"])
         return frozen_description
 
-    def retire_failed(self, trial_ids):
+    def retire_failed(self, trial_ids: Iterable[str]) -> List[str]:
         """Move the error and timeout results among ``trial_ids`` to failed/, so that they run
         again; returns the ids moved. Their documents are kept and named by the new result."""
         moved = []
@@ -142,7 +143,7 @@ class ResultTree(object):
             moved.append(trial_id)
         return moved
 
-    def set_aside_damaged(self):
+    def set_aside_damaged(self) -> List[Tuple[str, str]]:
         """Move trial files that cannot be read as valid results, that hold another trial than
         their name says, or that changed after the run recorded them, to damaged/ (kept, never
         deleted), so that their trials run again; returns (file, why) for each."""
@@ -174,12 +175,12 @@ class ResultTree(object):
                 found.append(("trials/" + name, why))
         return found
 
-    def _move(self, source, target):
+    def _move(self, source: str, target: str) -> None:
         os.makedirs(os.path.dirname(target), exist_ok=True)
         os.replace(source, target)
         self.record(os.path.relpath(source, self.root), os.path.relpath(target, self.root))
 
-    def earlier_failures(self, trial_id):
+    def earlier_failures(self, trial_id: str) -> List[dict]:
         found = []
         for name in _numbered(self.failed, trial_id):
             try:
@@ -192,7 +193,7 @@ class ResultTree(object):
             found.append({"file": "failed/" + name, "status": status, "error": text})
         return found
 
-    def keep_trace(self, staging, trial_id):
+    def keep_trace(self, staging: str, trial_id: str) -> None:
         """Move a traced trial's trace (its scratch folder's trace/) to traces/<trial id>/
         (recorded with the trial's file)."""
         found = os.path.join(staging, "trace")
@@ -202,19 +203,19 @@ class ResultTree(object):
             os.makedirs(os.path.dirname(target), exist_ok=True)
             shutil.move(found, target)
 
-    def staging_for(self, trial_id):
+    def staging_for(self, trial_id: str) -> str:
         """A fresh, empty scratch folder for one trial (left-overs of a killed run removed)."""
         folder = os.path.join(self.staging, trial_id)
         shutil.rmtree(folder, ignore_errors=True)
         os.makedirs(folder)
         return folder
 
-    def clean_staging(self, trial_id=None):
+    def clean_staging(self, trial_id: Optional[str] = None) -> None:
         """Remove one trial's scratch folder, or all of them."""
         folder = self.staging if trial_id is None else os.path.join(self.staging, trial_id)
         shutil.rmtree(folder, ignore_errors=True)
 
-    def stop_leftover_workers(self):
+    def stop_leftover_workers(self) -> List[int]:
         """Kill what earlier runners of this tree left running, so that nothing ever runs
         beside this run: a worker still training (its worker.pid: its whole process group),
         and any process a trial started that outlived it (bench.runner.leftovers); returns the
@@ -233,7 +234,7 @@ class ResultTree(object):
         return stopped + [pid for pid in leftovers.stop(self.staging) if pid not in stopped]
 
 
-def _numbered(folder, trial_id):
+def _numbered(folder: str, trial_id: str) -> List[str]:
     """The files ``<trial id>--<n>.json`` in ``folder``, by n."""
     if not os.path.isdir(folder):
         return []
@@ -243,7 +244,7 @@ def _numbered(folder, trial_id):
                   key=lambda name: int(name[len(prefix):-len(".json")]))
 
 
-def _runs_in(pid, folder):
+def _runs_in(pid: int, folder: str) -> bool:
     """Whether process ``pid`` is a worker of the trial in ``folder`` (its command names it)."""
     try:
         with open("/proc/%d/cmdline" % pid, "rb") as stream:
@@ -253,7 +254,7 @@ def _runs_in(pid, folder):
     return any(part.startswith(folder) for part in command)
 
 
-def _describe_holder(text):
+def _describe_holder(text: str) -> str:
     try:
         holder = json.loads(text)
         return "pid %s on %s, since %s" % (holder["pid"], holder["host"], holder["since"])

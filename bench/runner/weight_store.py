@@ -11,19 +11,20 @@ outcome comes again.
 
 import os
 import shutil
+from typing import Any, Dict, Iterable, List, Optional, Union
 
 from bench.trial.digests import arrays_sha256
 from bench.trial.weights import load, max_abs_difference
 
 
 class WeightStore(object):
-    def __init__(self, root):
+    def __init__(self, root: Union[str, os.PathLike]) -> None:
         self.root = os.path.join(str(root), "weights")
 
-    def path_for(self, digest):
+    def path_for(self, digest: str) -> str:
         return os.path.join(self.root, digest + ".npz")
 
-    def adopt(self, file, digest):
+    def adopt(self, file: str, digest: str) -> Optional[str]:
         """Move a run's weights file into the store (kept once per digest)."""
         if not os.path.exists(file):
             return None
@@ -35,7 +36,7 @@ class WeightStore(object):
             shutil.move(file, target)
         return target
 
-    def read(self, digest):
+    def read(self, digest: str) -> Optional[List[Any]]:
         """The stored arrays of an outcome, or None where they are absent or not what their
         name says."""
         try:
@@ -44,7 +45,7 @@ class WeightStore(object):
             return None
         return arrays if arrays_sha256(arrays) == digest else None
 
-    def differences(self, digest, others):
+    def differences(self, digest: str, others: Iterable[str]) -> Dict[str, float]:
         """{other digest: largest |a - b| to ``digest``} for the others that differ from it and
         are stored; each outcome is read once, however many trials share it."""
         weights = self.read(digest)

@@ -1,9 +1,9 @@
 """Run a plan of trials and keep every result: a work queue over lanes of slots.
 
 Finished trials are skipped, so running the same plan into the same folder again resumes
-it. ``execute(spec, staging, slot, timeout)`` runs one trial on one slot (a GPU id, a
-(host, GPU) pair, or None) for at most ``timeout`` seconds and returns its final result.
-Slots are grouped in lanes: each lane runs one trial at a time, handing its slots out in
+it. The trials run on ``backends`` (see ``Backends``): its ``start(spec, staging, slot, held)``
+starts one trial on one slot (a GPU id, a (host, GPU) pair, or None), whose result the queue
+waits for. Slots are grouped in lanes: each lane runs one trial at a time, handing its slots out in
 turn; lanes run side by side (one per Docker host, or one per GPU with --parallel). Each
 result records how many trials shared its machine (``concurrent_trials``); the report
 computes no overhead where that is more than one.
@@ -31,12 +31,14 @@ import itertools
 import os
 import threading
 import time
-from typing import NamedTuple
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from bench.runner import outcomes as trial_outcomes
-from bench.runner.budget import kind_of
-from bench.runner.started import Deferred, StartedTrial
+from bench.runner.budget import Budget, kind_of
+from bench.runner.plan import Trial
+from bench.runner.started import StartedTrial
 from bench.trial import result_file
+from bench.runner.tree import ResultTree
 from bench.runner.weight_store import WeightStore
 
 MAX_ATTEMPTS = 3
@@ -63,10 +65,10 @@ NO_SPACE = "No space left on device"
 
 
 class Progress(object):
-    def __init__(self, total):
+    def __init__(self, total: int) -> None:
         self.total, self.done, self.started = total, 0, time.perf_counter()
 
-    def eta(self):
+    def eta(self) -> str:
         if not self.done:
             return "?"
         elapsed = time.perf_counter() - self.started
@@ -74,31 +76,54 @@ class Progress(object):
         return "%d:%02d:%02d" % (remaining // 3600, remaining // 60 % 60, remaining % 60)
 
 
-def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=((None,),),
-        concurrency=None, max_attempts=MAX_ATTEMPTS, timeout=DEFAULT_TIMEOUT, budget=None, on_result=None,
-        start=None, overlap=None, prepare_at_once=2):
-    """Execute every trial not yet in ``tree``; returns the results written now.
+class Backends(object):
+    """What the queue runs trials on: lanes of slots, and a way to start a trial on a slot.
+    bench.backends.fleet.Fleet is one (a backend per target and host); ``OneSlot`` makes one
+    of a single backend (bench.backends.base.Backend: start(spec, staging, gpu, held))."""
 
-    ``concurrency(slot)``: how many trials share that slot's machine at a time (default: 1
-    for a single lane, else the number of lanes). ``timeout``: seconds a trial may take;
-    ``budget``: a bench.runner.budget.Budget for the whole run (None: no limit).
-    ``start(spec, staging, slot, held)``: a bench.runner.started.StartedTrial (default: one
-    that calls ``execute`` when released). ``overlap``: None (one trial after the other),
+    #: ``lanes``: lanes of slots; each lane runs one trial at a time, handing its slots out in turn
+    lanes: List[List[Any]]
+
+    def start(self, spec: dict, staging: str, slot: Any, held: bool) -> StartedTrial:
+        """The trial ``spec`` started on ``slot``: a bench.runner.started.StartedTrial."""
+        raise NotImplementedError
+
+    def concurrency(self, slot: Any) -> int:
+        """How many trials share that slot's machine at a time."""
+        return len(self.lanes)
+
+
+class OneSlot(Backends):
+    """A single backend, one trial at a time, no GPU of the suite's choosing."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend, self.lanes = backend, [[None]]
+
+    def start(self, spec: dict, staging: str, slot: Any, held: bool) -> StartedTrial:
+        return self.backend.start(spec, staging, slot, held)
+
+
+def run(trials: Sequence[Trial], chosen_settings: dict, dataset_spec: dict, backends: Backends, tree: ResultTree,
+        say: Callable[[str], Any] = print, max_attempts: int = MAX_ATTEMPTS, timeout: float = DEFAULT_TIMEOUT,
+        budget: Optional[Budget] = None, on_result: Optional[Callable[[dict], Any]] = None,
+        overlap: Optional[str] = None, prepare_at_once: int = 2) -> List[dict]:
+    """Run every trial not yet in ``tree`` on ``backends`` (a ``Backends``); returns the
+    results written now.
+
+    ``timeout``: seconds a trial may take; ``budget``: a bench.runner.budget.Budget for the
+    whole run (None: no limit). ``overlap``: None (one trial after the other),
     BESIDE (each lane starts its next trial, held, while the current one trains) or BETWEEN
     (each lane starts ``prepare_at_once`` trials, held, while none trains, waits until all
     are ready, then releases them one by one); a held trial is released once the one before
     it has ended."""
-    if start is None:
-        start = (lambda spec, staging, slot, held: Deferred(execute, spec, staging, slot))
+    start, concurrency = backends.start, backends.concurrency
     pending = collections.deque(trial for trial in trials if not tree.done(trial.trial_id))
     if len(pending) < len(trials):
         say("resuming: %d of %d trials already done in %s" % (len(trials) - len(pending), len(trials), tree.root))
-    lanes = [list(lane) for lane in lanes]
-    if concurrency is None:
-        concurrency = (lambda slot, shared=len(lanes): shared)
+    lanes = [list(lane) for lane in backends.lanes]
     state = _State(len(pending), WeightStore(tree.root), _earlier_outcomes(tree, trials, budget))
 
-    def finish(trial, result, staging):
+    def finish(trial: Trial, result: dict, staging: str) -> None:
         with state.lock:  # weights store, result tree and progress are shared by the lanes
             if budget is not None:
                 budget.measured(kind_of(trial), result["runner"]["wall_seconds"])
@@ -121,22 +146,22 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=(
                 trial.protocol, trial.config, trial.repeat, result["runner"]["wall_seconds"],
                 state.progress.eta(), outcome(result), _where(result)))
 
-    def take():
+    def take() -> Optional[Trial]:
         """The next trial to run, off the queue; None when none is left (or the run stops)."""
         with state.lock:
             return None if state.stop else _next_trial(pending, budget)
 
-    def put_back(trial):
+    def put_back(trial: Trial) -> None:
         with state.lock:
             tree.clean_staging(trial.trial_id)
             pending.appendleft(trial)
 
-    def begin(trial, slot, held):
+    def begin(trial: Trial, slot: Any, held: bool) -> Begun:
         spec = trial.spec(chosen_settings, dataset_spec)
         staging = tree.staging_for(trial.trial_id)
         return Begun(trial, slot, staging, start(spec, staging, slot, held))
 
-    def slot_failed(slots, slot, trial, error):
+    def slot_failed(slots: List[Any], slot: Any, trial: Trial, error: Exception) -> Optional[dict]:
         """Retire ``slot``; the trial goes back to the queue, or after ``max_attempts`` failures
         becomes an error result (returned)."""
         if slot in slots:
@@ -154,7 +179,7 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=(
         result["runner"] = {"wall_seconds": 0.0, "exit_code": None, "timed_out": False}
         return result
 
-    def start_next(slots, turns, held):
+    def start_next(slots: List[Any], turns: Iterator[int], held: bool) -> Optional[Begun]:
         """Take the next trial and start it on the lane's next slot; None when no trial is left
         (or no slot). A slot that fails to start it is retired, the trial requeued or given up."""
         while slots:
@@ -170,15 +195,15 @@ def run(trials, chosen_settings, dataset_spec, execute, tree, say=print, lanes=(
                     finish(trial, result, os.path.join(tree.staging, trial.trial_id))
         return None
 
-    def put_all_back(ahead):
+    def put_all_back(ahead: collections.deque) -> None:
         while ahead:  # never released: they leave no result and run another time
             begun = ahead.pop()
             begun.started.cancel()
             put_back(begun.trial)
 
-    def lane_worker(slots):
+    def lane_worker(slots: List[Any]) -> None:
         turns = itertools.count()
-        ahead = collections.deque()  # trials started early, in the order they are to run
+        ahead: collections.deque = collections.deque()  # trials started early, in the order they are to run
         try:
             while True:
                 if not ahead:
@@ -257,7 +282,7 @@ class Begun(NamedTuple):
     started: StartedTrial
 
 
-def _wait_until_ready(ahead, limit):
+def _wait_until_ready(ahead: Iterable[Begun], limit: float) -> None:
     """Until every trial of ``ahead`` waits at its barrier (or has ended), or ``limit`` seconds
     have passed (one that hangs before its barrier then meets its own timeout)."""
     deadline = time.monotonic() + max(0.0, limit)
@@ -266,7 +291,7 @@ def _wait_until_ready(ahead, limit):
 
 
 class _State(object):
-    def __init__(self, total, store, outcomes):
+    def __init__(self, total: int, store: WeightStore, outcomes: Dict[tuple, List[Tuple[str, str]]]) -> None:
         self.lock = threading.Lock()
         self.progress = Progress(total)
         self.store, self.outcomes = store, outcomes
@@ -274,12 +299,12 @@ class _State(object):
         self.lanes_without_slots = 0
 
 
-def _side_by_side(lane_worker, lanes, state):
+def _side_by_side(lane_worker: Callable[[List[Any]], None], lanes: List[List[Any]], state: _State) -> None:
     """One thread per lane. An interruption (Ctrl-C, SIGTERM) stops at once, as with one
     lane: the lanes' workers end with this process (their stdin closes), finished trials stay."""
     errors = []
 
-    def guarded(slots):
+    def guarded(slots: List[Any]) -> None:
         try:
             lane_worker(slots)
         except BaseException as error:  # reported to the caller below
@@ -297,42 +322,42 @@ def _side_by_side(lane_worker, lanes, state):
         raise errors[0]
 
 
-def _what(trial):
+def _what(trial: Trial) -> str:
     """Where and, when the plan has several workloads, what a trial trains."""
     several = trial.trial_id.count("--") > 3  # its id names framework and model
     return "%s %s %s" % (trial.target, trial.framework, trial.model) if several else trial.target
 
 
-def _label(slot):
+def _label(slot: Any) -> str:
     """(1, None) -> '1/-': host 1, no GPU."""
     parts = slot if isinstance(slot, tuple) else (slot,)
     return "/".join("-" if part is None else str(part) for part in parts)
 
 
-def _where(result):
+def _where(result: dict) -> str:
     runner = result["runner"]
     parts = [runner[key] for key in ("engine", "gpu_request") if runner.get(key)]
     return "  (%s)" % ", ".join(str(part) for part in parts) if parts else ""
 
 
-def _cell_of(trial):
+def _cell_of(trial: Trial) -> Tuple[Optional[str], ...]:
     return (trial.target, trial.framework, trial.model, trial.protocol, trial.config)
 
 
-def _failed_for_lack_of_space(result):
+def _failed_for_lack_of_space(result: dict) -> bool:
     if result["status"] == "ok":
         return False
     text = "%s %s" % ((result.get("error") or {}).get("message", ""), result.get("runner", {}).get("log_tail", ""))
     return NO_SPACE in text
 
 
-def _disk_full_message(tree, state):
+def _disk_full_message(tree: ResultTree, state: _State) -> str:
     kept = len([name for name in os.listdir(tree.trials) if name.endswith(".json")]) if os.path.isdir(tree.trials) else 0
     return ("no space left on the device of %s: the %d trials finished there are kept; free some space, then run "
             "again with the same --out to continue" % (tree.root, kept))
 
 
-def _next_trial(pending, budget):
+def _next_trial(pending: collections.deque, budget: Optional[Budget]) -> Optional[Trial]:
     """The first pending trial that the budget lets start (taken off the queue), or None."""
     for trial in pending:
         if budget is None or budget.allows(kind_of(trial)):
@@ -341,7 +366,8 @@ def _next_trial(pending, budget):
     return None
 
 
-def _earlier_outcomes(tree, trials, budget=None):
+def _earlier_outcomes(tree: ResultTree, trials: Iterable[Trial],
+                      budget: Optional[Budget] = None) -> Dict[tuple, List[Tuple[str, str]]]:
     """cell -> [(trial id, weights digest)] of the finished ok trials; the budget learns
     how long each finished trial took."""
     found = {}
@@ -356,7 +382,7 @@ def _earlier_outcomes(tree, trials, budget=None):
     return found
 
 
-def _keep_weights(result, staging, store, earlier):
+def _keep_weights(result: dict, staging: str, store: WeightStore, earlier: List[Tuple[str, str]]) -> None:
     """Move the runs' weights into the store; record how far this trial's first run is from
     every earlier trial of its cell whose weights differ (identical ones differ by 0)."""
     for run in result["runs"]:
@@ -370,7 +396,7 @@ def _keep_weights(result, staging, store, earlier):
     earlier.append((result["spec"]["trial_id"], digest))
 
 
-def outcome(result):
+def outcome(result: dict) -> str:
     if result["status"] == "ok":
         return "ok"
     return "%s (%s)" % (result["status"], result["error"]["type"].rsplit(".", 1)[-1])

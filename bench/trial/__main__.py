@@ -20,13 +20,14 @@ import functools
 import json
 import os
 import sys
+from typing import List
 
 from bench.trial import installed, jsonfile, result_file
 from bench.trial.exits import EXIT_OK, EXIT_TRIAL_FAILED, EXIT_USAGE
 from bench.trial.lifeline import READY_FILE, Lifeline
 
 
-def probe():
+def probe() -> dict:
     """What this interpreter offers, without importing TensorFlow (fast)."""
     import platform
     from bench.trial.fingerprint import cpu_model
@@ -41,7 +42,7 @@ def probe():
     }
 
 
-def probe_framework(name):
+def probe_framework(name: str) -> dict:
     """Import one framework as a trial would (the preflight): its versions, its GPUs, and the
     native stack it loaded doing so (bench.trial.loaded)."""
     from bench.trial import frameworks, loaded
@@ -50,7 +51,7 @@ def probe_framework(name):
     return {"framework": name, "software": framework.software(), "gpus": framework.gpus(), "loaded": loaded.stack()}
 
 
-def probe_data(spec_path):
+def probe_data(spec_path: str) -> dict:
     """Load a spec's data as its trial would: how many examples, in which shapes."""
     from bench.trial import data, experiment, frameworks, user_experiment
     spec = jsonfile.read_json(spec_path)
@@ -65,7 +66,7 @@ def probe_data(spec_path):
 PROBES = {"--probe-framework": probe_framework, "--probe-data": probe_data}
 
 
-def main(argv):
+def main(argv: List[str]) -> int:
     if argv == ["--probe"]:
         print(json.dumps(probe()))
         return EXIT_OK

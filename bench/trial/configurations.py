@@ -12,8 +12,10 @@
 
 import os
 import sys
+from typing import List, Optional
 
 from bench.trial import controls
+from bench.trial.frameworks import Framework
 
 CONFIGS = ("none", "seeds", "full", "ops")
 DEFAULT_CONFIGS = ("none", "seeds", "full")   # a plan's, unless --configs names others
@@ -28,7 +30,7 @@ class ControlError(RuntimeError):
     """A configuration could not be applied as specified."""
 
 
-def check_start_environment(config):
+def check_start_environment(config: str) -> List[dict]:
     """Verify what only the parent could set; returns the control entries it confirms."""
     entries = []
     for name, value in sorted(ENVIRONMENT[config].items()):
@@ -41,17 +43,17 @@ def check_start_environment(config):
     return controls.at(controls.BEFORE_START, entries)
 
 
-def before_import(config, framework):
+def before_import(config: str, framework: Framework) -> List[dict]:
     entries = framework.determinism_before_import() if config in DETERMINISTIC else []
     return controls.at(controls.BEFORE_IMPORT, entries)
 
 
-def after_import(config, framework):
+def after_import(config: str, framework: Framework) -> List[dict]:
     entries = framework.determinism_after_import() if config in DETERMINISTIC else []
     return controls.at(controls.AFTER_IMPORT, entries)
 
 
-def seed_before_model(config, framework, seed):
+def seed_before_model(config: str, framework: Framework, seed: Optional[int]) -> List[dict]:
     """Seed right before each model is built (seeding once and training twice differs);
     returns the entries applied."""
     if config not in SEEDED:

@@ -13,6 +13,8 @@ never prose::
 * text: the setting or call word for word, as a user would type it.
 """
 
+from typing import Any, Iterable, List
+
 ROLES = ("hash seed", "seed", "determinism")
 HOWS = ("environment", "call", "attribute")
 BEFORE_START, BEFORE_IMPORT, AFTER_IMPORT, BEFORE_EACH_MODEL = (
@@ -21,22 +23,22 @@ WHEN = (BEFORE_START, BEFORE_IMPORT, AFTER_IMPORT, BEFORE_EACH_MODEL)
 FIELDS = ("role", "how", "name", "value", "when", "text")
 
 
-def environment(role, name, value):
+def environment(role: str, name: str, value: str) -> dict:
     """A variable set in the environment (the moment is added by ``at``)."""
     return {"role": role, "how": "environment", "name": name, "value": value, "text": "%s=%s" % (name, value)}
 
 
-def call(role, name, value=None):
+def call(role: str, name: str, value: Any = None) -> dict:
     """A function called with one argument (or none)."""
     argument = "" if value is None else repr(value)
     return {"role": role, "how": "call", "name": name, "value": value, "text": "%s(%s)" % (name, argument)}
 
 
-def attribute(role, name, value):
+def attribute(role: str, name: str, value: Any) -> dict:
     return {"role": role, "how": "attribute", "name": name, "value": value, "text": "%s = %r" % (name, value)}
 
 
-def at(when, entries):
+def at(when: str, entries: Iterable[dict]) -> List[dict]:
     """The entries, each stamped with the moment it was applied."""
     stamped = []
     for entry in entries:

@@ -9,18 +9,19 @@ the cache's size before and after, so that a cold start is visible in the result
 """
 
 import os
+from typing import Dict, Optional, Union
 
 VARIABLES = ("CUDA_CACHE_PATH", "CUDA_CACHE_MAXSIZE", "CUDA_CACHE_DISABLE")
 # The largest size the driver accepts (4 GiB).
 MAXSIZE = 4294967296
 
 
-def settings(path):
+def settings(path: Union[str, os.PathLike]) -> Dict[str, str]:
     """The environment that keeps a trial's compiled kernels in ``path``."""
     return {"CUDA_CACHE_PATH": str(path), "CUDA_CACHE_MAXSIZE": str(MAXSIZE)}
 
 
-def state():
+def state() -> Optional[Dict[str, int]]:
     """Files and bytes in CUDA_CACHE_PATH, or None where the variable is not set."""
     path = os.environ.get("CUDA_CACHE_PATH")
     if not path:
@@ -36,7 +37,7 @@ def state():
     return {"files": files, "bytes": size}
 
 
-def record(before, after):
+def record(before: Optional[Dict[str, int]], after: Optional[Dict[str, int]]) -> Optional[dict]:
     """A result's ``cuda_cache``: path, size limit, state before and after the trial, and
     whether this trial filled an empty cache (it compiled PTX: a cold start)."""
     if before is None:

@@ -5,6 +5,8 @@ list, tuple or dict of arrays: a model with several inputs or outputs); every ar
 one row per example. The digest covers every array in order (a dict's by key).
 """
 
+from typing import Any, Dict, List, Optional, Tuple
+
 import numpy
 
 from bench.trial.digests import arrays_sha256
@@ -15,14 +17,15 @@ NPZ = "npz"                   # a file in the mnist.npz layout (x_train, y_train
 EXPERIMENT = "experiment"     # the load_data(keras) of the trial's experiment file
 
 
-def of_experiment(description):
+def of_experiment(description: dict) -> Dict[str, str]:
     """The dataset spec of an experiment file's own load_data(keras)."""
     return {"kind": EXPERIMENT, "name": "%s load_data" % description["name"]}
 
 
-def load(dataset, samples, keras, chosen):
+def load(dataset: dict, samples: Optional[int], keras: Any, chosen: Any) -> Tuple[Any, Any, dict]:
     """Return (x, y, description) for the training set: MNIST scaled by 1/255 as published, or
-    what the experiment file's ``load_data(keras)`` returns (``chosen``: the loaded file).
+    what the experiment file's ``load_data(keras)`` returns (``chosen``: the loaded file, a
+    bench.trial.user_experiment.UserExperiment, which imports this module).
 
     ``samples`` keeps the first N training examples (None keeps all). The digest covers the
     arrays as loaded and cut (dtype, shape, bytes), before scaling.
@@ -56,7 +59,7 @@ def load(dataset, samples, keras, chosen):
 
 
 
-def leaves(value):
+def leaves(value: Any) -> Optional[List[numpy.ndarray]]:
     """The arrays of one side (x or y): itself, or the members of a list, tuple or dict (by
     key); None where it is neither an array nor such a collection of arrays."""
     if isinstance(value, numpy.ndarray):
@@ -68,12 +71,12 @@ def leaves(value):
     return members
 
 
-def count(value):
+def count(value: Any) -> int:
     """Examples in one side: the rows of its first array."""
     return len(leaves(value)[0])
 
 
-def first(value, rows):
+def first(value: Any, rows: int) -> Any:
     """The first ``rows`` examples of one side, in its own structure."""
     if isinstance(value, dict):
         return dict((key, member[:rows]) for key, member in value.items())
@@ -82,6 +85,6 @@ def first(value, rows):
     return value[:rows]
 
 
-def shapes(x, y):
+def shapes(x: Any, y: Any) -> Dict[str, List[List[int]]]:
     """The shapes of both sides' arrays, as lists."""
     return {"x": [list(a.shape) for a in leaves(x)], "y": [list(a.shape) for a in leaves(y)]}

@@ -1,11 +1,12 @@
 """The one digest of arrays used for data and for weights: dtype, shape and bytes, in order."""
 
 import hashlib
+from typing import Iterable
 
 import numpy
 
 
-def arrays_sha256(arrays):
+def arrays_sha256(arrays: Iterable[numpy.ndarray]) -> str:
     hasher = hashlib.sha256()
     for array in arrays:
         array = numpy.ascontiguousarray(array)

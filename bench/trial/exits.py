@@ -4,6 +4,7 @@ that say op determinism refused to run something (``refused``: a random op witho
 op without a deterministic kernel)."""
 
 import re
+from typing import Dict, Optional
 
 EXIT_OK = 0           # the trial ran; its result is written
 EXIT_USAGE = 2        # unusable arguments or spec; no result
@@ -38,12 +39,12 @@ LOG_FINDINGS = {
 }
 
 
-def log_findings(text):
+def log_findings(text: Optional[str]) -> Dict[str, bool]:
     """{finding: True} for each of LOG_FINDINGS that the log shows."""
     return dict((name, True) for name, pattern in sorted(LOG_FINDINGS.items()) if pattern.search(text or ""))
 
 
-def refusal_reason(text):
+def refusal_reason(text: Optional[str]) -> Optional[str]:
     """The line of ``text`` that says op determinism refused to run an op, or None."""
     for line in (text or "").splitlines():
         if DETERMINISM_REFUSED.search(line):
@@ -51,7 +52,7 @@ def refusal_reason(text):
     return None
 
 
-def unsupported_reason(text):
+def unsupported_reason(text: Optional[str]) -> Optional[str]:
     """The line of ``text`` that says the GPU is unsupported by this build, or None."""
     for line in (text or "").splitlines():
         if UNSUPPORTED_GPU.search(line):

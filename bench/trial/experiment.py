@@ -7,6 +7,7 @@ MaxPool blocks), the user's come from ``--experiment``. ``keras`` is tf.keras or
 
 import os
 import time
+from typing import Any, List, Optional, Tuple
 
 from bench.trial import trace
 from bench.trial.digests import arrays_sha256
@@ -20,14 +21,15 @@ MODELS = ("mlp", "cnn")
 SHIPPED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "experiments")
 
 
-def shipped(name):
+def shipped(name: str) -> UserExperiment:
     """A shipped experiment file, loaded: a built-in model, or an example."""
     if name not in MODELS:
         raise ValueError("unknown model %r; known: %s" % (name, ", ".join(MODELS)))
     return UserExperiment({"name": name + ".py", "path": os.path.join(SHIPPED, name + ".py")})
 
 
-def train(keras, x, y, settings, chosen, trace_folder=None):
+def train(keras: Any, x: Any, y: Any, settings: dict, chosen: UserExperiment,
+          trace_folder: Optional[str] = None) -> Tuple[dict, List[Any]]:
     """Build (``chosen``: a loaded experiment file, shipped or the user's), compile and fit one
     model; return (its record: history, weight digest and timings; its final weights). With
     ``trace_folder``, every step is recorded there (bench.trial.trace)."""
@@ -57,18 +59,18 @@ def train(keras, x, y, settings, chosen, trace_folder=None):
     }, weights
 
 
-def _epoch_timer(keras, sink):
+def _epoch_timer(keras: Any, sink: List[float]) -> Any:
     class EpochTimer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch, logs=None):
+        def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
             self._started = time.perf_counter()
 
-        def on_epoch_end(self, epoch, logs=None):
+        def on_epoch_end(self, epoch: int, logs: Optional[dict] = None) -> None:
             sink.append(time.perf_counter() - self._started)
 
     return EpochTimer()
 
 
-def set_jit_compile(model, setting):
+def set_jit_compile(model: Any, setting: str) -> None:
     """Apply --jit-compile to a compiled model (auto: leave it). Keras 3 and tf.keras from 2.6
     have a settable ``jit_compile``; Keras 3's setter itself refuses XLA where the model does
     not support it (and, from 3.7, under TF op determinism): what fit used is recorded after."""
@@ -81,7 +83,7 @@ def set_jit_compile(model, setting):
                            "compiled with XLA")
 
 
-def _jit_compile(model):
+def _jit_compile(model: Any) -> Optional[bool]:
     """Whether fit compiled with XLA, as the model says after fit; False for a Keras without
     the setting (Keras 2 before TF 2.6 never compiled fit with XLA); None where unknown."""
     if not hasattr(model, "jit_compile"):

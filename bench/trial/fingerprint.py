@@ -5,6 +5,7 @@ import platform
 import re
 import socket
 import sys
+from typing import Dict, List, Optional
 
 # Environment variables that change what a trial computes or how fast: recorded even where
 # they are not set (as None), so that their absence is on record too.
@@ -17,7 +18,7 @@ RECORDED_ENVIRONMENT = (
 )
 
 
-def environment():
+def environment() -> Dict[str, Optional[str]]:
     """The trial's whole environment (the host built it from an allowlist and the
     configuration, so nothing in it is there by accident), and the variables that matter."""
     found = dict((name, None) for name in RECORDED_ENVIRONMENT)
@@ -25,7 +26,7 @@ def environment():
     return found
 
 
-def interpreter():
+def interpreter() -> Dict[str, str]:
     import numpy
     return {
         "python": platform.python_version(),
@@ -35,7 +36,7 @@ def interpreter():
     }
 
 
-def machine():
+def machine() -> dict:
     return {
         "hostname": socket.gethostname(),
         "platform": platform.platform(),
@@ -46,7 +47,7 @@ def machine():
     }
 
 
-def host(name=None):
+def host(name: Optional[str] = None) -> dict:
     """A machine description for a results folder (machine.json): what trials there ran on."""
     from bench.trial import gpus
     described = machine()
@@ -61,12 +62,12 @@ def host(name=None):
     return described
 
 
-def _os_release():
+def _os_release() -> Optional[str]:
     found = _field("/etc/os-release", "PRETTY_NAME=", "=")
     return found.strip('"') if found else None
 
 
-def cpu_model():
+def cpu_model() -> str:
     return _field("/proc/cpuinfo", "model name", ":") or platform.processor() or platform.machine()
 
 
@@ -75,13 +76,13 @@ def cpu_model():
 CPU_FLAGS = re.compile(r"^(avx|avx2|fma|f16c|avx512\w*|amx\w*|avx_vnni\w*|sse4_2)$")
 
 
-def cpu_flags():
+def cpu_flags() -> Optional[List[str]]:
     """The CPU's flags among CPU_FLAGS (Linux), sorted; None where it cannot be read."""
     flags = _field("/proc/cpuinfo", "flags", ":")
     return sorted(flag for flag in flags.split() if CPU_FLAGS.match(flag)) if flags is not None else None
 
 
-def _field(path, prefix, separator):
+def _field(path: str, prefix: str, separator: str) -> Optional[str]:
     """The value of the first line of a system file that starts with ``prefix``, or None."""
     try:
         with open(path) as lines:
@@ -93,7 +94,7 @@ def _field(path, prefix, separator):
     return None
 
 
-def _memory_bytes():
+def _memory_bytes() -> Optional[int]:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):

@@ -17,6 +17,7 @@ are identical; 0.0 and -0.0 are not.
 
 import math
 import struct
+from typing import Any
 
 _CANONICAL = {"NaN": "7ff8000000000000", "-NaN": "fff8000000000000"}
 _BY_BITS = dict((bits, text) for text, bits in _CANONICAL.items())
@@ -24,16 +25,16 @@ _INFINITIES = {"Infinity": float("inf"), "-Infinity": float("-inf")}
 _TAGGED = "NaN:0x"
 
 
-def bits(value):
+def bits(value: float) -> str:
     """The 64 bits of a float as 16 hex digits."""
     return struct.pack(">d", value).hex()
 
 
-def _from_bits(hex_digits):
+def _from_bits(hex_digits: str) -> float:
     return struct.unpack(">d", bytes.fromhex(hex_digits))[0]
 
 
-def encode(value):
+def encode(value: Any) -> Any:
     """A float as JSON keeps it: itself where finite, else its text (see the module's doc)."""
     if not isinstance(value, float) or math.isfinite(value):
         return value
@@ -43,7 +44,7 @@ def encode(value):
     return _BY_BITS.get(pattern, _TAGGED + pattern)
 
 
-def decode(value):
+def decode(value: Any) -> float:
     """The float a JSON value stands for; ValueError where it is neither a number nor one of
     the texts ``encode`` writes."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -63,10 +64,10 @@ def decode(value):
     raise ValueError("%r, which is not a number" % (value,))
 
 
-def same(first, second):
+def same(first: float, second: float) -> bool:
     """Whether two floats are the same value, bit for bit."""
     return bits(float(first)) == bits(float(second))
 
 
-def finite(value):
+def finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

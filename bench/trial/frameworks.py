@@ -10,6 +10,7 @@ setting it applied as a ``controls`` entry, so each result records its mechanism
 
 import os
 import random
+from typing import Any, List, Tuple, Union
 
 from bench.trial import controls, installed
 
@@ -21,7 +22,7 @@ _SET_RANDOM_SEED_FROM = (2, 7)
 _CUDNN_FRONTEND_FROM, _CUDNN_FRONTEND_UNTIL = (2, 5), (2, 8)
 
 
-def _set_before_import(name, value):
+def _set_before_import(name: str, value: str) -> dict:
     os.environ[name] = value
     return controls.environment("determinism", name, value)
 
@@ -31,18 +32,18 @@ class TensorFlowKeras(object):
 
     name = "tf.keras"
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.version = installed.tensorflow_version()
-        self.tf = None
+        self.tf: Any = None
 
     @property
-    def loaded(self):
+    def loaded(self) -> bool:
         return self.tf is not None
 
-    def version_at_least(self, minimum):
+    def version_at_least(self, minimum: Tuple[int, ...]) -> bool:
         return self.version is not None and installed.version_tuple(self.version) >= minimum
 
-    def determinism_before_import(self):
+    def determinism_before_import(self) -> List[dict]:
         """Settings that must precede ``import tensorflow`` (TF 2.1-2.7).
 
         TF_CUDNN_DETERMINISTIC is implied by TF_DETERMINISTIC_OPS from 2.1, but set as well, as
@@ -55,14 +56,14 @@ class TensorFlowKeras(object):
             applied.append(_set_before_import("TF_CUDNN_USE_FRONTEND", "1"))
         return applied
 
-    def load(self):
+    def load(self) -> Any:
         import tensorflow as tf
         self.tf = tf
         if self.version is None:  # not installed by pip: trust the module
             self.version = tf.__version__
         return tf.keras
 
-    def determinism_after_import(self):
+    def determinism_after_import(self) -> List[dict]:
         if self.version_at_least(_OP_DETERMINISM_API_FROM):
             self.tf.config.experimental.enable_op_determinism()
             return [controls.call("determinism", "tf.config.experimental.enable_op_determinism")]
@@ -71,7 +72,7 @@ class TensorFlowKeras(object):
                                "was not set before import" % self.version)
         return []
 
-    def seed(self, seed):
+    def seed(self, seed: int) -> List[dict]:
         utils = self.tf.keras.utils
         if self.version_at_least(_SET_RANDOM_SEED_FROM) and hasattr(utils, "set_random_seed"):
             utils.set_random_seed(seed)
@@ -82,7 +83,7 @@ class TensorFlowKeras(object):
         self.tf.random.set_seed(seed)
         return [controls.call("seed", name, seed) for name in ("random.seed", "numpy.random.seed", "tf.random.set_seed")]
 
-    def software(self):
+    def software(self) -> dict:
         tf = self.tf
         keras_version = getattr(tf.keras, "__version__", None)
         if keras_version is None:
@@ -94,7 +95,7 @@ class TensorFlowKeras(object):
             "build_info": _tensorflow_build_info(tf),
         }
 
-    def gpus(self):
+    def gpus(self) -> List[dict]:
         return _tensorflow_gpus(self.tf)
 
 
@@ -104,18 +105,18 @@ class Keras3(object):
     BACKEND_DISTRIBUTIONS = {"jax": ("jax",), "torch": ("torch",),
                              "tensorflow": installed.TENSORFLOW_DISTRIBUTIONS}
 
-    def __init__(self, backend):
+    def __init__(self, backend: str) -> None:
         self.backend = backend
         self.name = "keras3-" + backend
         self.version = installed.distribution_version(["keras"])
         self.backend_version = installed.distribution_version(self.BACKEND_DISTRIBUTIONS[backend])
-        self.keras = None
+        self.keras: Any = None
 
     @property
-    def loaded(self):
+    def loaded(self) -> bool:
         return self.keras is not None
 
-    def determinism_before_import(self):
+    def determinism_before_import(self) -> List[dict]:
         if self.backend == "jax":  # XLA reads its flags when jax starts
             flags = os.environ.get("XLA_FLAGS", "").split()
             flags.append("--xla_gpu_deterministic_ops=true")
@@ -125,7 +126,7 @@ class Keras3(object):
             return [_set_before_import("CUBLAS_WORKSPACE_CONFIG", ":4096:8")]
         return []
 
-    def load(self):
+    def load(self) -> Any:
         os.environ["KERAS_BACKEND"] = self.backend  # read once, when keras is imported
         import keras
         self.keras = keras
@@ -133,7 +134,7 @@ class Keras3(object):
             self.version = keras.__version__
         return keras
 
-    def determinism_after_import(self):
+    def determinism_after_import(self) -> List[dict]:
         if self.backend == "torch":
             import torch
             torch.use_deterministic_algorithms(True)
@@ -146,11 +147,11 @@ class Keras3(object):
             return [controls.call("determinism", "tf.config.experimental.enable_op_determinism")]
         return []  # jax: the XLA flag set before import is the switch
 
-    def seed(self, seed):
+    def seed(self, seed: int) -> List[dict]:
         self.keras.utils.set_random_seed(seed)  # Python, NumPy and the backend's generator
         return [controls.call("seed", "keras.utils.set_random_seed", seed)]
 
-    def software(self):
+    def software(self) -> dict:
         described = {"keras": self.keras.__version__, "keras_backend": self.backend,
                      self.backend: self.backend_version}
         if self.backend == "tensorflow":
@@ -162,7 +163,7 @@ class Keras3(object):
             described["cudnn"] = torch.backends.cudnn.version()
         return described
 
-    def gpus(self):
+    def gpus(self) -> List[dict]:
         if self.backend == "torch":
             import torch
             return [{"tf_name": "cuda:%d" % index, "name": torch.cuda.get_device_name(index),
@@ -177,9 +178,11 @@ class Keras3(object):
 
 
 FRAMEWORKS = ("tf.keras", "keras3-jax", "keras3-torch", "keras3-tensorflow")
+# What ``create`` makes: the hooks ``configurations`` and the trial call.
+Framework = Union[TensorFlowKeras, Keras3]
 
 
-def create(name):
+def create(name: str) -> Framework:
     if name == "tf.keras":
         return TensorFlowKeras()
     if name in FRAMEWORKS:
@@ -187,14 +190,14 @@ def create(name):
     raise ValueError("unknown framework %r; known: %s" % (name, ", ".join(FRAMEWORKS)))
 
 
-def _tensorflow_build_info(tf):
+def _tensorflow_build_info(tf: Any) -> dict:
     get_build_info = getattr(getattr(tf, "sysconfig", None), "get_build_info", None)
     if get_build_info is None:
         return {}
     return dict((key, _jsonable(value)) for key, value in get_build_info().items())
 
 
-def _tensorflow_gpus(tf):
+def _tensorflow_gpus(tf: Any) -> List[dict]:
     """GPUs TensorFlow can see, with the details it reports (name, compute capability)."""
     config = tf.config
     lister = getattr(config, "list_physical_devices", None) or config.experimental.list_physical_devices
@@ -212,7 +215,7 @@ def _tensorflow_gpus(tf):
     return found
 
 
-def _jsonable(value):
+def _jsonable(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, (list, tuple)):

@@ -6,6 +6,7 @@ query asks for a header line, so parsing goes by field name, whatever their orde
 
 import os
 import subprocess
+from typing import List, Optional, Sequence, Union
 
 FIELDS = ("index", "name", "uuid", "driver_version", "memory.total", "compute_cap")
 # nvidia-smi field name -> key in our records
@@ -13,7 +14,7 @@ KEYS = {"index": "index", "name": "name", "gpu_name": "name", "uuid": "uuid", "g
         "driver_version": "driver", "memory.total": "memory_mib", "compute_cap": "compute_capability"}
 
 
-def query(nvidia_smi="nvidia-smi"):
+def query(nvidia_smi: str = "nvidia-smi") -> List[dict]:
     """Every GPU nvidia-smi sees, or [] where there is none (or no nvidia-smi)."""
     output = _run(nvidia_smi, FIELDS)
     if output is None:  # drivers before 510 know no compute_cap field
@@ -21,7 +22,7 @@ def query(nvidia_smi="nvidia-smi"):
     return parse(output or "")
 
 
-def parse(text, fields=None):
+def parse(text: str, fields: Optional[Sequence[str]] = None) -> List[dict]:
     """Rows of ``nvidia-smi --query-gpu=... --format=csv[,nounits]``: the first line is the
     header, unless ``fields`` names them (output made with ``noheader``)."""
     lines = [line for line in text.splitlines() if line.strip()]
@@ -42,7 +43,7 @@ def parse(text, fields=None):
     return found
 
 
-def visible(gpus, cuda_visible_devices=None):
+def visible(gpus: Sequence[dict], cuda_visible_devices: Optional[str] = None) -> List[dict]:
     """The GPUs a process sees under CUDA_VISIBLE_DEVICES (indices or UUIDs), in its order."""
     if cuda_visible_devices is None:
         cuda_visible_devices = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -57,18 +58,18 @@ def visible(gpus, cuda_visible_devices=None):
     return chosen
 
 
-def _field_name(header):
+def _field_name(header: str) -> str:
     """'memory.total [MiB]' -> 'memory.total'."""
     return header.split("[")[0].strip()
 
 
-def device(described, slot):
+def device(described: dict, slot: str) -> dict:
     """A trial's device record for the GPU slot it was given (``described``: nvidia-smi's row)."""
     return {"kind": "gpu", "name": described.get("name", "GPU %s" % slot), "uuid": described.get("uuid"),
             "compute_capability": described.get("compute_capability"), "driver": described.get("driver")}
 
 
-def _value(key, text):
+def _value(key: str, text: str) -> Union[int, str]:
     if key == "index":
         return int(text)
     if key == "memory_mib":
@@ -77,7 +78,7 @@ def _value(key, text):
     return text
 
 
-def _run(nvidia_smi, fields):
+def _run(nvidia_smi: str, fields: Sequence[str]) -> Optional[str]:
     try:
         done = subprocess.run([nvidia_smi, "--query-gpu=" + ",".join(fields), "--format=csv,nounits"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)

@@ -8,6 +8,7 @@ from the installed distribution's metadata, not from ``tf.__version__``.
 import os
 import re
 import sys
+from typing import Iterable, Optional, Tuple
 
 TENSORFLOW_DISTRIBUTIONS = (
     "tensorflow", "tensorflow_cpu", "tensorflow_gpu", "tensorflow_intel",
@@ -16,7 +17,7 @@ TENSORFLOW_DISTRIBUTIONS = (
 _METADATA_DIR = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+?)(-py[^-]*)?\.(dist|egg)-info$")
 
 
-def distribution_version(names, search_path=None):
+def distribution_version(names: Iterable[str], search_path: Optional[Iterable[str]] = None) -> Optional[str]:
     """Version of the first distribution in ``names`` found on ``search_path``, or None.
 
     Names are compared in their normalised form (lower case, ``-`` and ``.`` as ``_``).
@@ -36,11 +37,11 @@ def distribution_version(names, search_path=None):
     return None
 
 
-def tensorflow_version():
+def tensorflow_version() -> Optional[str]:
     return distribution_version(TENSORFLOW_DISTRIBUTIONS)
 
 
-def version_tuple(version):
+def version_tuple(version: str) -> Tuple[int, ...]:
     """'2.15.0.post1' -> (2, 15, 0); '2.16.0rc0' -> (2, 16, 0)."""
     numbers = []
     for part in version.split(".")[:3]:
@@ -51,5 +52,5 @@ def version_tuple(version):
     return tuple(numbers)
 
 
-def _normalise(name):
+def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()

@@ -3,9 +3,10 @@
 import json
 import os
 import tempfile
+from typing import Any
 
 
-def write_json_atomic(path, document):
+def write_json_atomic(path: str, document: Any) -> None:
     """Write ``document`` to ``path`` via a temporary file in the same folder and a rename.
 
     Floats are written with ``repr``, which round-trips exactly, so histories compare
@@ -15,7 +16,7 @@ def write_json_atomic(path, document):
     write_text_atomic(path, json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
 
 
-def read_json(path):
+def read_json(path: str) -> Any:
     """A JSON file, strictly (a bare NaN or Infinity is a ValueError, as every JSON reader but
     Python's says); ValueError also where it nests too deeply to read."""
     with open(path) as stream:
@@ -25,11 +26,11 @@ def read_json(path):
             raise ValueError("%s nests too deeply to be read" % path)
 
 
-def _refuse(name):
+def _refuse(name: str) -> None:
     raise ValueError("a bare %s, which is not JSON" % name)
 
 
-def write_text_atomic(path, text):
+def write_text_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file, flushed to disk, and a rename."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)

@@ -20,11 +20,11 @@ READY_FILE = "ready"  # beside the result: the trial waits at its barrier
 
 
 class Lifeline(object):
-    def __init__(self):
+    def __init__(self) -> None:
         self._released = threading.Event()
         threading.Thread(target=self._watch, name="runner-watch", daemon=True).start()
 
-    def _watch(self):
+    def _watch(self) -> None:
         try:
             while os.read(0, 4096):
                 self._released.set()  # any byte from the runner: go
@@ -34,7 +34,7 @@ class Lifeline(object):
             os.killpg(0, signal.SIGKILL)  # what the trial started (a data loader, a user's helper), and itself
         os._exit(EXIT_RUNNER_GONE)  # now: no cleanup that could block, nothing half-written is kept
 
-    def wait_for_release(self, ready_path):
+    def wait_for_release(self, ready_path: str) -> float:
         """Say that this trial has come to its barrier (an empty file at ``ready_path``, which
         the runner looks for), then block until the runner lets it go on; returns the seconds
         waited."""

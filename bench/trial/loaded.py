@@ -12,13 +12,14 @@ oneDNN, OpenMP) and asks the loaded CUDA libraries their versions through their 
 import ctypes
 import os
 import re
+from typing import Any, Dict, Optional
 
 # Libraries worth naming, by the stem of their file name.
 INTEREST = re.compile(r"^lib(cudart|cuda|cudnn[a-z_]*|cublas|cublasLt|nvidia-ptxjitcompiler|nvrtc|nvJitLink|nccl|"
                       r"[a-z_]*openblas[a-z0-9_]*|mkl_[a-z_]+|dnnl|mkldnn|gomp|iomp5|omp)[.\-_]", re.IGNORECASE)
 
 
-def libraries(maps_path="/proc/self/maps"):
+def libraries(maps_path: str = "/proc/self/maps") -> Dict[str, str]:
     """{file name: full path} of the libraries of interest mapped into this process."""
     found = {}
     try:
@@ -34,7 +35,7 @@ def libraries(maps_path="/proc/self/maps"):
     return found
 
 
-def _call(path, function, *arguments, **options):
+def _call(path: str, function: str, *arguments: Any, **options: Any) -> Optional[int]:
     """Call ``function`` of an already mapped library; None where it cannot be."""
     try:
         library = ctypes.CDLL(path, mode=getattr(os, "RTLD_NOLOAD", 0) | os.RTLD_LAZY)
@@ -45,20 +46,20 @@ def _call(path, function, *arguments, **options):
     return entry(*arguments)
 
 
-def _int_out(path, function, *leading):
+def _int_out(path: str, function: str, *leading: Any) -> Optional[int]:
     value = ctypes.c_int(0)
     status = _call(path, function, *(leading + (ctypes.byref(value),)))
     return value.value if status == 0 else None
 
 
-def _first(found, stem):
+def _first(found: Dict[str, str], stem: str) -> Optional[str]:
     for name in sorted(found):
         if name.lower().startswith("lib%s.so" % stem.lower()) or name.lower().startswith("lib%s-" % stem.lower()):
             return found[name]
     return None
 
 
-def cuda_versions(found):
+def cuda_versions(found: Dict[str, str]) -> Dict[str, str]:
     """CUDA runtime and driver API, cuDNN and cuBLAS versions, as the loaded libraries say."""
     versions = {}
     runtime = _first(found, "cudart")
@@ -82,7 +83,7 @@ def cuda_versions(found):
     return versions
 
 
-def stack(maps_path="/proc/self/maps"):
+def stack(maps_path: str = "/proc/self/maps") -> dict:
     """What a result records as ``loaded``: the libraries of interest and the CUDA versions."""
     found = libraries(maps_path)
     described = {"libraries": sorted(found)}

@@ -23,6 +23,7 @@ Histories and weight differences may hold non-finite floats: the file keeps them
 import math
 import numbers
 import re
+from typing import Any, Callable, Iterable, List
 
 from bench.trial import controls, floats
 from bench.trial.configurations import CONFIGS
@@ -43,32 +44,32 @@ FAILED = ("error", "timeout")      # what a trial's own failure is called (unsup
 DEVICE_KINDS = ("cpu", "gpu")
 
 
-def new(spec):
+def new(spec: dict) -> dict:
     """A document for a trial about to run (status ok until something fails)."""
     return {"schema_version": SCHEMA_VERSION, "spec": spec, "status": "ok", "error": None, "mechanism": [],
             "runs": [], "dataset": None, "timing": {}, "software": {}, "machine": {}, "device": None,
             "environment": {}}
 
 
-def failure(spec, status, error_type, message):
+def failure(spec: dict, status: str, error_type: str, message: str) -> dict:
     """A document for a trial whose worker left none (or could not run at all)."""
     document = new(spec)
     document.update(status=status, error={"type": error_type, "message": message})
     return document
 
 
-def encoded(document):
+def encoded(document: dict) -> dict:
     """The document as its file holds it: non-finite floats as text (bench.trial.floats)."""
     return _convert(document, floats.encode)
 
 
-def decoded(document):
+def decoded(document: dict) -> dict:
     """The document read from a file, with those texts turned back into floats; ValueError
     naming the field where one holds neither a number nor such a text."""
     return _convert(document, floats.decode)
 
 
-def _convert(document, convert):
+def _convert(document: Any, convert: Callable[[Any], Any]) -> Any:
     """``convert`` applied to every value of the fields that may hold a non-finite float."""
     if not isinstance(document, dict):
         return document
@@ -82,7 +83,7 @@ def _convert(document, convert):
     return converted
 
 
-def _run(convert, run, index):
+def _run(convert: Callable[[Any], Any], run: Any, index: int) -> Any:
     if not isinstance(run, dict):
         return run
     run = dict(run)
@@ -96,7 +97,7 @@ def _run(convert, run, index):
     return run
 
 
-def _value(convert, value, where):
+def _value(convert: Callable[[Any], Any], value: Any, where: str) -> Any:
     if value is None:
         return None
     try:
@@ -105,7 +106,7 @@ def _value(convert, value, where):
         raise ValueError("%s holds %s" % (where, error))
 
 
-def problems(document):
+def problems(document: Any) -> List[str]:
     """What is wrong with a trial document, one line each (empty when it is valid)."""
     if not isinstance(document, dict):
         return ["not a JSON object"]
@@ -141,7 +142,7 @@ def problems(document):
     return found
 
 
-def _spec_problems(spec):
+def _spec_problems(spec: Any) -> List[str]:
     if not isinstance(spec, dict):
         return ["spec is not an object"]
     found = []
@@ -172,7 +173,7 @@ def _spec_problems(spec):
     return found
 
 
-def _runs_problems(document, status):
+def _runs_problems(document: dict, status: Any) -> List[str]:
     runs = document["runs"]
     if not isinstance(runs, list):
         return ["runs is not a list"]
@@ -210,7 +211,7 @@ def _runs_problems(document, status):
 _TEXT = ("python", "tensorflow", "keras", "jax", "torch", "numpy", "image", "image_id", "python_version")
 
 
-def _context_problems(document):
+def _context_problems(document: dict) -> List[str]:
     """What reports read of where and with what a trial ran: of the right types, where present."""
     found = []
     for name in ("software", "runner"):
@@ -242,11 +243,11 @@ def _context_problems(document):
     return found
 
 
-def _device(device):
+def _device(device: Any) -> bool:
     return isinstance(device, dict) and device.get("kind") in DEVICE_KINDS and isinstance(device.get("name"), str)
 
 
-def _executed_problems(document):
+def _executed_problems(document: dict) -> List[str]:
     """A trial of an experiment file records the sha256 of the bytes it ran: they must be the
     file its spec names (a trial that ran other code does not belong to its cell)."""
     executed, spec = document.get("experiment_executed"), document["spec"]
@@ -261,7 +262,7 @@ def _executed_problems(document):
     return []
 
 
-def _mechanism_problems(mechanism):
+def _mechanism_problems(mechanism: Any) -> List[str]:
     if not isinstance(mechanism, list):
         return ["mechanism is not a list"]
     for index, entry in enumerate(mechanism):
@@ -274,19 +275,19 @@ def _mechanism_problems(mechanism):
     return []
 
 
-def _number(value):
+def _number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _duration(value):
+def _duration(value: Any) -> bool:
     return _number(value) and math.isfinite(value) and value >= 0
 
 
-def _all(mapping, names, kind):
+def _all(mapping: dict, names: Iterable[str], kind: type) -> bool:
     return all(isinstance(mapping.get(name), kind) for name in names)
 
 
-def _kind_name(kind):
+def _kind_name(kind: type) -> str:
     return {str: "text", int: "a whole number", dict: "an object"}[kind]
 
 
@@ -294,7 +295,7 @@ class InvalidResult(ValueError):
     """A document that the code about to write it got wrong: a bug, never a trial outcome."""
 
 
-def check(document):
+def check(document: Any) -> dict:
     """Raise InvalidResult naming every problem, or return the document."""
     found = problems(document)
     if found:

@@ -17,12 +17,12 @@ class Damaged(ValueError):
     """A trial file that is not a valid trial result; the message (one line) says why."""
 
 
-def read(path):
+def read(path: str) -> dict:
     """The trial result in ``path``, upgraded to the current schema and checked; Damaged where
     it is not one (OSError where it cannot be opened at all)."""
     bare = []
 
-    def constant(name):  # json's own reading of NaN and Infinity, noted
+    def constant(name: str) -> float:  # json's own reading of NaN and Infinity, noted
         bare.append(name)
         return float(name)
 
@@ -48,11 +48,11 @@ def read(path):
     return document
 
 
-def write(path, document):
+def write(path: str, document: dict) -> None:
     """Write a result document (non-finite floats as text), atomically; ValueError where it
     still holds a float JSON cannot keep (a bug: the fields that may are encoded)."""
     jsonfile.write_json_atomic(path, result_document.encoded(document))
 
 
-def _one_line(error):
+def _one_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0][:300]

@@ -21,6 +21,7 @@ batch, loss and digests; a non-finite loss as text, bench.trial.floats) and
 import hashlib
 import json
 import os
+from typing import Any, Iterable, List, Optional, Tuple
 
 import numpy
 
@@ -29,7 +30,7 @@ from bench.trial import data, floats
 DEFAULT_BUDGET_BYTES = 256 * 2**20
 
 
-def build_variables(model, x, batch_size):
+def build_variables(model: Any, x: Any, batch_size: int) -> bool:
     """Create a lazily built model's variables before fit (see the module's doc); returns
     whether it had to."""
     if getattr(model, "built", True):  # (tf.keras 2 raises on .weights of a model not built)
@@ -38,41 +39,41 @@ def build_variables(model, x, batch_size):
     return True
 
 
-def callback(keras, folder, budget_bytes=DEFAULT_BUDGET_BYTES, built_before_fit=False):
+def callback(keras: Any, folder: str, budget_bytes: int = DEFAULT_BUDGET_BYTES, built_before_fit: bool = False) -> Any:
     """A Keras callback that traces the training of the model it is given into ``folder``.
     (It reads ``self.model``: on jax, that is what brings the variables up to date mid-epoch.)"""
 
     class Trace(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None):
+        def on_train_begin(self, logs: Optional[dict] = None) -> None:
             self.recorder = Recorder(folder, budget_bytes, built_before_fit)
             self.recorder.record(self.model, epoch=0, batch=0, loss=None)
 
-        def on_epoch_begin(self, epoch, logs=None):
+        def on_epoch_begin(self, epoch: int, logs: Optional[dict] = None) -> None:
             self.epoch = epoch + 1
 
-        def on_train_batch_end(self, batch, logs=None):
+        def on_train_batch_end(self, batch: int, logs: Optional[dict] = None) -> None:
             loss = (logs or {}).get("loss")
             self.recorder.record(self.model, epoch=self.epoch, batch=batch + 1,
                                  loss=None if loss is None else float(loss))
 
-        def on_train_end(self, logs=None):
+        def on_train_end(self, logs: Optional[dict] = None) -> None:
             self.recorder.close()
 
     return Trace()
 
 
 class Recorder(object):
-    def __init__(self, folder, budget_bytes, built_before_fit=False):
+    def __init__(self, folder: str, budget_bytes: int, built_before_fit: bool = False) -> None:
         self.folder = folder
         self.built_before_fit = built_before_fit
         self.snapshots = os.path.join(folder, "snapshots")
         os.makedirs(self.snapshots)
         self.budget = budget_bytes
         self.spent = 0
-        self.steps = []
-        self.names = None
+        self.steps: List[dict] = []
+        self.names: Optional[List[str]] = None
 
-    def record(self, model, epoch, batch, loss):
+    def record(self, model: Any, epoch: int, batch: int, loss: Optional[float]) -> None:
         names, values = variables(model)
         if self.names is None or len(names) > len(self.names):  # optimizer slots appear after step 1
             self.names = names
@@ -87,13 +88,13 @@ class Recorder(object):
                 json.dump(names, stream)
             self.spent += size
 
-    def close(self):
+    def close(self) -> None:
         with open(os.path.join(self.folder, "steps.json"), "w") as stream:
             json.dump({"variables": self.names, "steps": self.steps, "built_before_fit": self.built_before_fit},
                       stream, allow_nan=False)
 
 
-def variables(model):
+def variables(model: Any) -> Tuple[List[str], List[numpy.ndarray]]:
     """(names, arrays) of the model's variables in model order, then the optimizer's."""
     names = [_name(weight) for weight in model.weights]
     values = [numpy.array(value) for value in model.get_weights()]
@@ -108,7 +109,7 @@ def variables(model):
     return _unique(names), values
 
 
-def _value(variable):
+def _value(variable: Any) -> Optional[numpy.ndarray]:
     """A variable's value as an array, or None where the framework will not hand it over."""
     try:
         value = numpy.array(variable.numpy() if callable(getattr(variable, "numpy", None)) else variable)
@@ -117,19 +118,19 @@ def _value(variable):
     return None if value.dtype == object else value
 
 
-def digest(array):
+def digest(array: Any) -> str:
     array = numpy.ascontiguousarray(array)
     hasher = hashlib.sha256(("%s%s" % (array.dtype.str, array.shape)).encode())
     hasher.update(array.tobytes())
     return hasher.hexdigest()[:32]
 
 
-def _name(variable):
+def _name(variable: Any) -> str:
     name = getattr(variable, "path", None) or getattr(variable, "name", None) or "?"
     return name[:-2] if name.endswith(":0") else name
 
 
-def _unique(names):
+def _unique(names: Iterable[str]) -> List[str]:
     """Names as given, made unique where two variables share one (old optimizers do)."""
     seen, found = {}, []
     for name in names:
@@ -138,5 +139,5 @@ def _unique(names):
     return found
 
 
-def _power_of_two(step):
+def _power_of_two(step: int) -> bool:
     return step > 0 and step & (step - 1) == 0

@@ -9,6 +9,7 @@ import datetime
 import os
 import time
 import traceback
+from typing import Any, Callable, List, Optional
 
 from bench.trial import (configurations, cuda_cache, data, exits, experiment, fingerprint, frameworks, gpus, loaded,
                          result as result_document, user_experiment, weights)
@@ -22,7 +23,7 @@ class SpecError(ValueError):
     """The trial spec is malformed: a host bug, not a trial outcome."""
 
 
-def check_spec(spec):
+def check_spec(spec: dict) -> None:
     missing = [field for field in REQUIRED_SPEC_FIELDS if field not in spec]
     if missing:
         raise SpecError("trial spec lacks: %s" % ", ".join(missing))
@@ -35,7 +36,7 @@ def check_spec(spec):
                                                      else "no"))
 
 
-def run(spec, output_dir=None, hold=None):
+def run(spec: dict, output_dir: Optional[str] = None, hold: Optional[Callable[[], float]] = None) -> dict:
     """Run the trial; never raises for a failure of the trial itself (that is a result).
 
     With ``output_dir``, each run's final weights are saved there as weights-<run>.npz. With
@@ -110,14 +111,14 @@ def run(spec, output_dir=None, hold=None):
     return result
 
 
-def _timed(result, key, function, *arguments):
+def _timed(result: dict, key: str, function: Callable[..., Any], *arguments: Any) -> Any:
     started = time.perf_counter()
     value = function(*arguments)
     result["timing"][key] = time.perf_counter() - started
     return value
 
 
-def _device(framework_gpus, machine):
+def _device(framework_gpus: List[dict], machine: dict) -> dict:
     """The device the model trained on: the framework places it on the first visible GPU.
 
     nvidia-smi adds what frameworks do not report (UUID, driver, memory)."""
@@ -132,5 +133,5 @@ def _device(framework_gpus, machine):
     return {"kind": "cpu", "name": machine["cpu_model"], "gpus": []}
 
 
-def _now():
+def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat()

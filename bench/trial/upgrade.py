@@ -1,7 +1,16 @@
-"""Older trial-result documents read as the current schema, one step at a time (as asv does).
+"""Older documents read as the current schema, one step at a time (as asv does): one
+mechanism for every versioned document of a results folder. Each kind registers its current
+version and its steps (``register``); this module holds the trial result's own. Trees written
+by earlier versions of the suite (the published CPU matrix among them) stay readable without
+rewriting their files: readers upgrade each document in memory (``to_current``).
 
-Trees written by earlier versions of the suite (the published CPU matrix among them) stay
-readable without rewriting their files: the loader upgrades each document in memory.
+Kinds: ``trial`` (here), ``plan`` (bench.runner.run_plan), ``plan.json``
+(bench.results.folder_plan), ``manifest`` (bench.runner.manifest), ``machine``
+(bench.environments.machine), ``diagnosis`` (bench.results.traces). A document of any kind
+but ``trial`` that carries no ``schema_version`` was written before its kind had one: version
+0 (a trial file without one is not a trial file).
+
+The trial result's steps:
 
 * 1 -> 2: ``mechanism`` was a list of lines of prose ("TF_DETERMINISTIC_OPS=1 (set before
   import)"); it becomes a list of structured entries (bench.trial.controls).
@@ -13,6 +22,7 @@ Worker side (Python 3.6): a runner resuming a folder reads its trial files throu
 """
 
 import re
+from typing import Any, Callable, Dict, List, Mapping, Tuple
 
 from bench.trial import controls
 from bench.trial.result import SCHEMA_VERSION
@@ -22,13 +32,36 @@ class UpgradeError(ValueError):
     """A document that claims an older schema but cannot be read as it."""
 
 
-def to_current(document: dict) -> dict:
-    """The document in the current schema (the same object when it already is)."""
-    version = document.get("schema_version")
-    while isinstance(version, int) and version in STEPS:
-        document = STEPS[version](document)
+# kind -> (current version, {version: the step from it to the next})
+KINDS: Dict[str, Tuple[int, Mapping[int, Callable[[dict], dict]]]] = {}
+
+
+def register(kind: str, current: int, steps: Mapping[int, Callable[[dict], dict]]) -> None:
+    """Declare a kind of document: its current schema version and the step from each older one."""
+    assert max(steps, default=current - 1) + 1 == current, "%s: add the step to the current schema" % kind
+    KINDS[kind] = (current, steps)
+
+
+def to_current(document: Any, kind: str = "trial") -> dict:
+    """The document in the current schema of its kind (the same object when it already is);
+    UpgradeError where it claims a version this code does not know."""
+    current, steps = KINDS[kind]
+    if not isinstance(document, dict):
+        raise UpgradeError("a %s document is a JSON object" % kind)
+    version = document.get("schema_version", None if kind == "trial" else 0)
+    while isinstance(version, int) and not isinstance(version, bool) and version in steps:
+        document = steps[version](document)
         version = document["schema_version"]
+    if kind != "trial" and version != current:
+        raise UpgradeError("%s schema_version %r is not one this version reads (0 to %d)" % (kind, version, current))
     return document
+
+
+def versioned(kind: str, document: dict) -> dict:
+    """``document`` as written now: with its kind's current schema version first."""
+    out = {"schema_version": KINDS[kind][0]}
+    out.update((key, value) for key, value in document.items() if key != "schema_version")
+    return out
 
 
 # "NAME=VALUE (set before start|import)"
@@ -53,7 +86,7 @@ def _from_1(document: dict) -> dict:
     return upgraded
 
 
-def _entries_of(line):
+def _entries_of(line: Any) -> List[dict]:
     if not isinstance(line, str):
         raise UpgradeError(f"schema 1 mechanism line not understood: {line!r}")
     environment = _ENVIRONMENT_LINE.match(line)
@@ -77,4 +110,4 @@ def _from_2(document: dict) -> dict:
 
 
 STEPS = {1: _from_1, 2: _from_2}
-assert max(STEPS) + 1 == SCHEMA_VERSION, "add the step to the current schema"
+register("trial", SCHEMA_VERSION, STEPS)

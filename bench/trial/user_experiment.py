@@ -23,6 +23,7 @@ import os
 import platform
 import sys
 import types
+from typing import Any, Optional, Tuple
 
 from bench.trial import data
 
@@ -35,7 +36,7 @@ class ExperimentError(RuntimeError):
     """The experiment file broke the interface (a missing function, a wrong return type)."""
 
 
-def describe(path):
+def describe(path: str) -> dict:
     """What a run records of an experiment file (name, absolute path, sha256, FIT), checked
     before any trial: a missing file, a syntax error or a missing function is a ValueError
     whose message is one line."""
@@ -66,7 +67,7 @@ def describe(path):
             "fit": _fit(tree, path)}
 
 
-def _fit(tree, path):
+def _fit(tree: ast.Module, path: str) -> dict:
     """FIT = {...} where the file sets it (a literal: read without running the file)."""
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(getattr(target, "id", None) == "FIT" for target in node.targets):
@@ -86,7 +87,7 @@ def _fit(tree, path):
     return {}
 
 
-def fit_problem(key, value):
+def fit_problem(key: str, value: Any) -> Optional[str]:
     """What is wrong with a FIT value (None: nothing): epochs and batch_size whole numbers of at
     least 1 (and at most MAX_COUNT), validation_split a fraction from 0 up to (not including) 1."""
     if key == "validation_split":
@@ -101,7 +102,7 @@ def fit_problem(key, value):
 class UserExperiment(object):
     MODULE = "repro_bench_experiment"
 
-    def __init__(self, description):
+    def __init__(self, description: dict) -> None:
         self.name, self.path = description["name"], description["path"]
         with open(self.path, "rb") as stream:
             source = stream.read()
@@ -123,7 +124,7 @@ class UserExperiment(object):
             if not callable(getattr(self.module, function, None)):
                 raise ExperimentError("%s defines no function %s(keras)" % (self.name, function))
 
-    def load_data(self, keras):
+    def load_data(self, keras: Any) -> Tuple[Any, Any]:
         found = self.module.load_data(keras)
         if not (isinstance(found, tuple) and len(found) == 2 and all(data.leaves(side) for side in found)):
             raise ExperimentError("%s: load_data(keras) must return (x, y), two NumPy arrays (or, for several "
@@ -136,7 +137,7 @@ class UserExperiment(object):
                                   "example, the same number in each" % (self.name, _rows(x, y)))
         return x, y
 
-    def build_model(self, keras):
+    def build_model(self, keras: Any) -> Any:
         model = self.module.build_model(keras)
         if not hasattr(model, "fit") or getattr(model, "optimizer", None) is None:
             raise ExperimentError("%s: build_model(keras) must return a compiled Keras model; it returned %s"
@@ -144,11 +145,11 @@ class UserExperiment(object):
         return model
 
 
-def _rows(x, y):
+def _rows(x: Any, y: Any) -> str:
     return " and ".join(str(len(array)) if array.ndim else "no" for array in data.leaves(x) + data.leaves(y))
 
 
-def _shown(value):
+def _shown(value: Any) -> str:
     if isinstance(value, tuple):
         return "a tuple of %d: %s" % (len(value), ", ".join(type(item).__name__ for item in value))
     return "a %s" % type(value).__name__

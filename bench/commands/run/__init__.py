@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
-from bench import benchmark
+from bench.commands.run import benchmark
+from bench.errors import UsageError
 from bench.commands import option_groups
 from bench.report import tables, views
-from bench.runner import options
+from bench.commands.option_groups import positive_int
+from bench.trial.jsonfile import write_json_atomic
 
 NAME = "run"
 HELP = "run trials and print the table"
@@ -16,45 +18,41 @@ DESCRIPTION = ("Run every config x repeat as fresh processes (or containers), wr
 
 
 def add_arguments(parser) -> None:
-    options.add_plan_arguments(parser)
-    option_groups.dataset(parser)
+    option_groups.plan_settings(parser)
+    option_groups.plan_file(parser)
     option_groups.results_folder(parser)
     parser.add_argument("--resume", type=Path, default=None, metavar="DIR",
                         help="continue the run in DIR with the plan recorded there (configs, repeats, "
                              "versions, settings), skipping finished trials; plan flags that contradict "
                              "it are refused")
-    parser.add_argument("--format", default="github", choices=tables.FORMATS, help="table format")
-    parser.add_argument("--machine", metavar="NAME",
-                        help="a name for this machine in reports, e.g. lab-a100-1 (default: host name)")
-    option_groups.backend(parser)
-    option_groups.tf_versions(parser)
-    option_groups.interpreter(parser)
-    option_groups.environments(parser)
+    option_groups.table_format(parser)
     option_groups.gpus(parser)
-    parser.add_argument("--parallel", action="store_true",
-                        help="with several GPUs: run one trial per GPU at the same time (faster "
-                             "determinism checks; timings are then not compared)")
-    parser.add_argument("--no-timing", action="store_true",
-                        help="verdicts only: on CPU, run trials side by side (--jobs, default one per core), "
-                             "each with the framework's own thread pools; verdicts and weight digests are those "
-                             "of a serial run, and no times are reported")
-    parser.add_argument("--jobs", type=options.positive_int, metavar="N",
+    option_groups.parallel(parser)
+    parser.add_argument("--jobs", type=positive_int, metavar="N",
                         help="with --no-timing: trials side by side on each machine (default: its cores)")
-    option_groups.overlap(parser)
     option_groups.budget(parser)
     parser.add_argument("--retry-failed", action="store_true",
                         help="run the folder's error and timeout trials again (their results move to "
                              "DIR/failed/ and are named by the new ones)")
-    option_groups.trial_environment(parser)
     parser.add_argument("--archive", type=Path, metavar="DIR",
                         help="after every finished trial, write DIR/<results folder name>.tar.gz with the "
                              "results so far (weights left out), replacing the previous one atomically: "
                              "a run cut short leaves everything it finished")
+    option_groups.memory(parser)
     option_groups.images(parser)
 
 
 def main(arguments) -> int:
-    finished = benchmark.run(arguments)
+    session = benchmark.Session.of(arguments)
+    if arguments.write_plan:  # the plan as a document, for --plan, a launcher or CI
+        if arguments.resume:
+            raise UsageError("--write-plan writes the plan these options make; --resume DIR already has one "
+                             "(DIR/plan.json): give one of them")
+        run_plan = option_groups.plan_of(arguments)
+        write_json_atomic(str(arguments.write_plan), run_plan.to_json())
+        print(f"wrote {arguments.write_plan}: run it with `bench run --plan {arguments.write_plan} --out DIR`")
+        return 0
+    finished = benchmark.run(None if arguments.resume else option_groups.plan_of(arguments), session)
     if finished.loaded:
         print(tables.render(views.build("cells", finished.loaded), arguments.format), end="")
     return finished.exit_status

@@ -5,7 +5,7 @@ and timings included), planned trials without a result, a missing plan or a miss
 incomplete machine.json, cells with fewer repeats than required, trials that failed (unless
 allowed), duplicates and trials outside their folder's plan, trials whose recorded controls
 contradict their config (each framework's own seed call and determinism switches,
-bench.evidence; none recording none), GPU trials that contradict the catalog's GPU facts
+bench.results.evidence; none recording none), GPU trials that contradict the catalog's GPU facts
 (bench.results.gpu_facts), final weights that are missing or do not hash to the
 digest their trials record, and any recorded file changed, removed or added after the run
 wrote it (the folder's manifest, bench.runner.manifest).
@@ -33,13 +33,13 @@ def problems(paths: list[Path], min_repeats: int, allow_failed: bool = False) ->
     except UserError as damaged:
         found.append(str(damaged))
     for result in loaded:
-        found += [f"{result['_source']}: {problem}" for problem in evidence.problems(result)]
+        found += [f"{result.source}: {problem}" for problem in evidence.problems(result)]
         contradicted = gpu_facts.contradiction(result)
         if contradicted:
-            found.append(f"{result['_source']}: {contradicted}")
+            found.append(f"{result.source}: {contradicted}")
         if not allow_failed and result["status"] in FAILED:
             error = result["error"]
-            found.append(f"{result['_source']}: the trial failed ({result['status']}, {error['type'].rsplit('.', 1)[-1]}: "
+            found.append(f"{result.source}: the trial failed ({result['status']}, {error['type'].rsplit('.', 1)[-1]}: "
                          f"{first_line(error['message'])}); rerun it with `bench run --retry-failed`, or "
                          "pass --allow-failed to publish failures as results")
     return found
@@ -102,7 +102,7 @@ def _weights_problems(tree: Path, loaded: list[dict]) -> list[str]:
                 continue
             digest = run["weights_sha256"]
             if run["weights_file"] != f"{digest}.npz":
-                found.append(f"{result['_source']}: runs[{index}] names weights/{run['weights_file']}, not the file of "
+                found.append(f"{result.source}: runs[{index}] names weights/{run['weights_file']}, not the file of "
                              f"its digest {digest[:12]}")
             else:
                 digests.add(digest)

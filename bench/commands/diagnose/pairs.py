@@ -21,6 +21,7 @@ from bench.errors import UsageError, UserError
 from bench.report import cells as cells_module, views
 from bench.results import folder_plan, traces
 from bench.runner import options, plan, work_queue
+from bench.runner.run_plan import RunPlan
 from bench.runner.budget import Budget
 from bench.runner.tree import FolderBusy, ResultTree
 from bench.trial import data as worker_data
@@ -33,34 +34,36 @@ class NothingToDiagnose(Exception):
     """Every cell of a --from folder reproduced: there is no divergence to look for."""
 
 
-def run(arguments) -> list[dict]:
-    """Trace and compare; returns the diagnoses written now and before (one per pair).
-    Raises NothingToDiagnose where a --from folder has no cell that failed to reproduce."""
-    if arguments.from_dir and arguments.out and Path(arguments.out) != Path(arguments.from_dir):
-        raise UsageError(f"--from {arguments.from_dir} writes its diagnoses into {arguments.from_dir}/{FOLDER}; "
-                         "leave --out out")
-    out = Path(arguments.from_dir or arguments.out or "")
-    if arguments.from_dir:
-        _restore(arguments)
-        arguments.configs = _mismatching_configs(out, arguments)
+def run(chosen: RunPlan | None, session, from_dir: Path | None = None, pairs: int = 1,
+        keep_traces: bool = False) -> list[dict]:
+    """Trace and compare the cells of plan ``chosen`` (None with ``from_dir``: that folder's
+    plan, narrowed by the plan settings given, ``session.given``); returns the diagnoses
+    written now and before (one per pair). Raises NothingToDiagnose where a --from folder has
+    no cell that failed to reproduce."""
+    if from_dir and session.out and Path(session.out) != Path(from_dir):
+        raise UsageError(f"--from {from_dir} writes its diagnoses into {from_dir}/{FOLDER}; leave --out out")
+    out = Path(from_dir or session.out or "")
+    if from_dir:
+        chosen = _restore(Path(from_dir), chosen, session.given)
+        chosen = chosen.replace(configs=_mismatching_configs(out, chosen, session.given))
     try:
-        configs, _, settings, workloads = options.plan_from(arguments)
+        configs, _, settings, workloads = options.plan_from(chosen)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
-    if arguments.from_dir:
+    if from_dir:
         ran = (folder_plan.read(out / folder_plan.FILE, "--from").get("settings") or {}).get("experiment") or {}
         if folder_plan.experiment_identity(ran) != folder_plan.experiment_identity(settings.get("experiment") or {}):
             raise UsageError(f"--from {out} ran {folder_plan.experiment_identity(ran)}, and the file now is "
                              f"{folder_plan.experiment_identity(settings.get('experiment') or {})}: diagnose "
                              "what ran, or run the new file first")
-    if not arguments.out and not arguments.from_dir:
+    if not session.out and not from_dir:
         raise UsageError("bench diagnose needs --out DIR, or --from DIR (a folder made by bench run)")
-    preconditions.static(arguments)
-    gpu_info = fleets.gpu_slots(arguments.gpus, arguments.backend)
-    fleets.check(arguments)
-    dataset = datasets.for_plan(settings, arguments.dataset, arguments.data, say=say)
-    preconditions.fits_dataset(arguments, dataset)
-    fleet = fleets.build(arguments, gpu_info, dataset, out)
+    preconditions.static(chosen, session)
+    gpu_info = fleets.gpu_slots(session.gpus, chosen.backend)
+    fleets.check(chosen, session)
+    dataset = datasets.for_plan(settings, chosen.dataset, chosen.data, say=say)
+    preconditions.fits_dataset(chosen, dataset)
+    fleet = fleets.build(chosen, session, gpu_info, dataset, out)
     tree = ResultTree(out / FOLDER)
     try:
         try:
@@ -69,22 +72,23 @@ def run(arguments) -> list[dict]:
             raise UserError(str(busy)) from None
         if settings.get("experiment"):  # the traced trials run the folder's own copy of the file
             settings["experiment"] = tree.freeze_experiment(settings["experiment"])
-        trials = plan.build(list(fleet.backends), configs, {"process": 2 * arguments.pairs}, workloads)
+        trials = plan.build(list(fleet.backends), configs, {"process": 2 * pairs}, workloads)
         untraced = ResultTree(out / FOLDER / "untraced")
-        say(f"{len(trials)} traced trials ({arguments.pairs} pair(s) per cell) into {tree.root}, and one "
+        say(f"{len(trials)} traced trials ({pairs} pair(s) per cell) into {tree.root}, and one "
             f"untraced trial per cell beside them (what tracing costs)")
-        budget = Budget(arguments.budget) if arguments.budget else None
+        budget = Budget(session.budget) if session.budget else None
         try:
-            for chosen, into, repeats in ((settings, untraced, 1), (dict(settings, trace=True), tree, None)):
+            for traced, into, repeats in ((settings, untraced, 1), (dict(settings, trace=True), tree, None)):
                 batch = trials if repeats is None else plan.build(list(fleet.backends), configs, {"process": 1},
                                                                   workloads)
-                work_queue.run(batch, chosen, dataset.spec, fleet.execute, into, say=say, lanes=fleet.lanes,
-                               concurrency=fleet.concurrency, timeout=arguments.timeout, budget=budget)
+                work_queue.run(batch, traced, dataset.spec, fleet, into, say=say, timeout=chosen.timeout,
+                               budget=budget, overlap=options.overlap(chosen, bool(gpu_info)),
+                               prepare_at_once=options.prepare_at_once())
         except (work_queue.NoSlotsLeft, work_queue.DiskFull) as error:
             raise UserError(str(error)) from None
     finally:
         fleet.close()
-    _compare_pairs(tree, trials, Path(untraced.root), keep=arguments.keep_traces)
+    _compare_pairs(tree, trials, Path(untraced.root), keep=keep_traces)
     return results.diagnoses([out])
 
 
@@ -110,11 +114,15 @@ def _compare_pairs(tree: ResultTree, trials, untraced_tree: Path, keep: bool) ->
             key = dict(zip(cells_module.KEY_FIELDS + ("config",), cells_module.key_of(a)))
             fit = [run["fit_seconds"] for result in (a, b) for run in result["runs"]]
             plain = untraced.get(cells_module.key_of(a))
-            write_json_atomic(str(target), traces.to_file({
+            document = traces.to_file({
                 "cell": key, "pair": [first.trial_id, second.trial_id], **diagnosis,
                 "traced_fit_seconds": fit,
                 "tracing_cost": statistics.median(fit) / plain if plain else None,
-                "untraced_fit_seconds_median": plain}))
+                "untraced_fit_seconds_median": plain})
+            problem = results.diagnosis_problem(traces.from_file(document))
+            if problem:  # what this code writes, it must read back
+                raise AssertionError(f"{name}: the diagnosis would not be one ({problem})")
+            write_json_atomic(str(target), document)
             tree.record(f"pairs/{name}.json")
             say(f"{name}: {views.divergence(diagnosis)}")
             if not keep:
@@ -138,42 +146,40 @@ def _untraced_fit_seconds(folder: Path) -> dict[tuple, float]:
 
 
 # What a folder's trials were trained with: diagnosing other settings would trace other runs.
-TRAINED_WITH = ("epochs", "samples", "batch_size", "seed")
+TRAINED_WITH = ("epochs", "samples", "batch_size", "seed", "jit_compile")
+# Where they ran: taken from the folder unless given.
+RAN_ON = ("tf", "python", "envs_dir", "pythonpath", "backend", "variant")
 
 
-def _restore(arguments) -> None:
-    """--from DIR: the folder's experiment (settings, workloads, data) and, where its plan.json
-    records them, where it ran (versions, interpreter, backend); --tf, --python and --configs
-    given here narrow or replace those; a training setting that contradicts the folder's is
-    refused (as run --resume refuses it)."""
-    explicit = getattr(arguments, "explicit", set())
-    plan_file = Path(arguments.from_dir) / folder_plan.FILE
-    if not plan_file.exists():
-        raise UsageError(f"--from {arguments.from_dir}: no {folder_plan.FILE} there; give a folder made by bench run")
-    recorded = folder_plan.read(plan_file, "--from")
-    settings, stored = recorded.get("settings") or {}, recorded.get("arguments") or {}
-    contradicting = [f"--{name.replace('_', '-')} {getattr(arguments, name)} (the folder's trials ran with "
-                     f"{folder_plan.shown(settings.get(name))})" for name in TRAINED_WITH
-                     if name in explicit and getattr(arguments, name) != settings.get(name)]
+def _restore(folder: Path, chosen: RunPlan, given: dict) -> RunPlan:
+    """--from DIR: the folder's experiment (settings, workloads, data) and where it ran
+    (versions, interpreter, backend); --tf, --python and --configs given here (``given``)
+    narrow or replace those; a training setting that contradicts the folder's is refused (as
+    run --resume refuses it)."""
+    there = folder_plan.stored(folder, "--from")
+    recorded = folder_plan.read(folder / folder_plan.FILE, "--from")
+    settings = recorded.get("settings") or {}
+    contradicting = [f"--{name.replace('_', '-')} {given[name]} (the folder's trials ran with "
+                     f"{folder_plan.shown(getattr(there, name))})" for name in TRAINED_WITH
+                     if name in given and given[name] != getattr(there, name)]
     if contradicting:
-        raise UsageError(f"--from {arguments.from_dir} diagnoses the runs of that folder; {'; '.join(contradicting)}: "
+        raise UsageError(f"--from {folder} diagnoses the runs of that folder; {'; '.join(contradicting)}: "
                          "leave those flags out, or diagnose another plan with --out DIR")
-    for name in TRAINED_WITH:
-        if name in settings and name not in explicit:
-            setattr(arguments, name, settings[name])
+    changes = {name: getattr(there, name) for name in TRAINED_WITH + RAN_ON if name not in given}
     workloads = recorded.get("workloads") or [[settings.get("framework", "tf.keras"), settings.get("model", "mlp")]]
-    if "framework" not in explicit:
-        arguments.framework = sorted({framework for framework, _ in workloads})
-    if "experiment" in settings and "experiment" not in explicit:  # what ran: the folder's own copy
-        arguments.experiment = str(folder_plan.frozen_experiment(Path(arguments.from_dir), settings["experiment"]))
-    elif "model" not in explicit and "experiment" not in explicit:
-        arguments.model = sorted({model for _, model in workloads})
-    dataset = recorded.get("dataset") or {}
-    if "dataset" not in explicit and "data" not in explicit:
-        arguments.dataset, arguments.data = _dataset_option(dataset)
-    for name in ("tf", "python", "envs_dir", "pythonpath", "backend", "variant"):
-        if name not in explicit and stored.get(name) is not None:
-            setattr(arguments, name, stored[name])
+    if "framework" not in given:
+        changes["framework"] = sorted({framework for framework, _ in workloads})
+    if "experiment" in settings and "experiment" not in given:  # what ran: the folder's own copy
+        changes["experiment"] = str(folder_plan.frozen_experiment(folder, settings["experiment"]))
+        changes["model"] = [settings["experiment"]["name"]]
+    elif "model" not in given and "experiment" not in given:
+        changes["model"] = sorted({model for _, model in workloads})
+    if "dataset" not in given and "data" not in given:
+        changes["dataset"], changes["data"] = _dataset_option(recorded.get("dataset") or {})
+    try:
+        return chosen.replace(**changes)
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
 
 
 def _dataset_option(dataset: dict) -> tuple[str, str | None]:
@@ -187,13 +193,13 @@ def _dataset_option(dataset: dict) -> tuple[str, str | None]:
     return "mnist", None
 
 
-def _mismatching_configs(folder: Path, arguments) -> list[str]:
+def _mismatching_configs(folder: Path, planned: RunPlan, given: dict) -> list[str]:
     """The configs whose process cells in the folder did not reproduce (every config if asked)."""
-    if "configs" in getattr(arguments, "explicit", set()):
-        return arguments.configs
+    if "configs" in given:
+        return planned.configs
     found = [cell.config for cell in cells_module.build_cells(results.load([folder]))
              if cell.protocol == "process" and cell.verdict == "mismatch"]
-    chosen = [config for config in arguments.configs if config in found]
+    chosen = [config for config in planned.configs if config in found]
     if not chosen:
         raise NothingToDiagnose(f"{folder}: no cell there is a mismatch, so there is no divergence to find; "
                                 "name --configs to trace some anyway")

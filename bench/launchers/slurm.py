@@ -1,7 +1,8 @@
 """A plan on a Slurm cluster: the cluster's own scheduler runs it, a job array per GPU type.
 
 The plan is cut into shards (TF version x GPU type, and x config where a shard would outrun
-the time limit); each array task is an ordinary ``bench run`` of its shard into its own
+the time limit), each a plan document of its own (ROOT/slurm/plans/<shard>.json); each array
+task is an ordinary ``bench run --plan`` of its shard into its own
 folder under one results tree (``ROOT/shards/<shard>``), so no two tasks share a folder and a
 requeued task resumes as ``bench run`` does. A merge job that depends on the arrays
 (``afterany``) checks the shards and writes the merged tables (Markdown, JSON, HTML) into
@@ -19,12 +20,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.environments import catalog
 from bench.errors import UsageError, UserError
 from bench.runner import plan
+from bench.runner.run_plan import RunPlan
 from bench.results import folder_plan
 from bench.runner.tree import ResultTree
 from bench.trial import result_file
@@ -37,13 +39,29 @@ SUBMISSIONS = "submissions.json"
 
 
 @dataclass
+class Cluster:
+    """What a submission asks of the cluster (bench slurm's cluster options): none of it is the plan."""
+    time_limit: str = "1:00:00"
+    trial_seconds: float = 120.0
+    cpus_per_task: int = 2
+    gpu_types: list[str] | None = None
+    gpu_types_as: str = "gres"
+    partition: str | None = None
+    merge_partition: str | None = None
+    account: str | None = None
+
+    @classmethod
+    def of(cls, arguments) -> "Cluster":
+        return cls(**{name: getattr(arguments, name) for name in cls.__dataclass_fields__})
+
+
+@dataclass
 class Shard:
     name: str
     version: str | None           # TF minor version (None: the --python interpreter)
     gpu_type: str | None
     configs: list[str]
     trials: int                   # how many it plans
-    flags: list[str] = field(default_factory=list)   # its `bench run` options
 
     def folder(self, root: Path) -> Path:
         return Path(root) / "shards" / self.name
@@ -71,34 +89,34 @@ def progress(folder: Path) -> tuple[list[str], int, int]:
     return planned, done, damaged
 
 
-def shards(arguments, configs: list[str], protocols: dict[str, int], workloads: list) -> list[Shard]:
+def shards(cluster: Cluster, chosen: RunPlan, configs: list[str], protocols: dict[str, int], workloads: list) -> list[Shard]:
     """The shards of a plan: TF version x GPU type, split by config where one would outrun
-    the time limit (``arguments.trial_seconds`` per trial, as the user estimates it)."""
-    limit = parse_time(arguments.time_limit)
-    if arguments.trial_seconds + SHARD_START_SECONDS > limit:
-        raise UsageError(f"--time-limit {arguments.time_limit} is too short for one trial "
-                         f"(--trial-seconds {arguments.trial_seconds:g} plus {SHARD_START_SECONDS} s to start)")
-    versions = [version.minor for version in catalog.parse_list(arguments.tf)] if arguments.tf else [None]
+    the time limit (``cluster.trial_seconds`` per trial, as the user estimates it)."""
+    limit = parse_time(cluster.time_limit)
+    if cluster.trial_seconds + SHARD_START_SECONDS > limit:
+        raise UsageError(f"--time-limit {cluster.time_limit} is too short for one trial "
+                         f"(--trial-seconds {cluster.trial_seconds:g} plus {SHARD_START_SECONDS} s to start)")
+    versions = [version.minor for version in catalog.parse_list(chosen.tf)] if chosen.tf else [None]
     found = []
     for version in versions:
-        for gpu_type in arguments.gpu_types or [None]:
+        for gpu_type in cluster.gpu_types or [None]:
             groups = [configs]
-            if _seconds(configs, protocols, workloads, arguments) > limit:
+            if _seconds(configs, protocols, workloads, cluster) > limit:
                 groups = [[config] for config in configs]
             for group in groups:
-                if _seconds(group, protocols, workloads, arguments) > limit:
+                if _seconds(group, protocols, workloads, cluster) > limit:
                     raise UsageError(
-                        f"--time-limit {arguments.time_limit} is too short for one shard (TF {version or 'local'}, "
+                        f"--time-limit {cluster.time_limit} is too short for one shard (TF {version or 'local'}, "
                         f"{gpu_type or 'no GPU'}, config {group[0]}: about "
-                        f"{_seconds(group, protocols, workloads, arguments) / 60:.0f} min); raise it, or lower --repeats")
+                        f"{_seconds(group, protocols, workloads, cluster) / 60:.0f} min); raise it, or lower --repeats")
                 parts = [f"tf{version}" if version else "local", gpu_type or "cpu"] + (group if len(groups) > 1 else [])
                 trials = len(plan.build(["x"], group, protocols, workloads))
                 found.append(Shard("-".join(parts), version, gpu_type, group, trials))
     return found
 
 
-def _seconds(configs, protocols, workloads, arguments) -> float:
-    return SHARD_START_SECONDS + len(plan.build(["x"], configs, protocols, workloads)) * arguments.trial_seconds
+def _seconds(configs, protocols, workloads, cluster: Cluster) -> float:
+    return SHARD_START_SECONDS + len(plan.build(["x"], configs, protocols, workloads)) * cluster.trial_seconds
 
 
 def parse_time(text: str) -> float:
@@ -118,76 +136,62 @@ def parse_time(text: str) -> float:
     return (days or 0) * 86400 + hours * 3600 + minutes * 60 + seconds
 
 
-def run_flags(arguments, shard: Shard) -> list[str]:
-    """The shard's `bench run` options: the plan's, narrowed to its version and configs."""
-    flags = ["--configs", ",".join(shard.configs), "--repeats", str(arguments.repeats),
-             "--protocol", ",".join(arguments.protocol), "--in-process-repeats", str(arguments.in_process_repeats),
-             "--epochs", str(arguments.epochs), "--batch-size", str(arguments.batch_size), "--seed", str(arguments.seed),
-             *(["--experiment", str(Path(arguments.experiment).resolve())] if arguments.experiment else
-               ["--model", ",".join(arguments.model)]),
-             "--framework", ",".join(arguments.framework),
-             "--timeout", f"{arguments.timeout:g}", "--backend", arguments.backend]
-    if arguments.samples is not None:
-        flags += ["--samples", str(arguments.samples)]
-    flags += ["--data", str(Path(arguments.data).resolve())] if arguments.data else ["--dataset", arguments.dataset]
-    if shard.version:
-        flags += ["--tf", shard.version]
-        if arguments.backend == "local":
-            flags += ["--envs-dir", str(Path(arguments.envs_dir).resolve())] if arguments.envs_dir else []
-        else:
-            flags += ["--variant", arguments.variant]
-    else:
-        flags += ["--python", arguments.python]
-    for name in arguments.inherit_env:
-        flags += ["--inherit-env", name]
-    # The task's GPUs come from Slurm, unseen by bench run's auto: a GPU shard overlaps as --gpus would.
-    overlap = "beside" if arguments.overlap == "auto" and shard.gpu_type else arguments.overlap
-    flags += ["--no-overlap"] if overlap == "off" else ["--overlap", overlap]
-    # One name for the shard's machine, whichever node of its kind a requeue lands on.
-    flags += ["--machine", f"slurm-{shard.gpu_type or 'cpu'}"]
-    return flags
+def shard_plan(chosen: RunPlan, shard: Shard) -> RunPlan:
+    """The shard's plan: the run's, narrowed to its version and configs, its files as absolute
+    paths (a task runs elsewhere), one machine name per GPU type, and on a GPU an overlap
+    that bench run's auto would not see (Slurm hands the task its GPUs)."""
+    absolute = {name: str(Path(getattr(chosen, name)).resolve())
+                for name in ("experiment", "data", "envs_dir") if getattr(chosen, name)}
+    overlap = "beside" if chosen.overlap == "auto" and shard.gpu_type else chosen.overlap
+    return chosen.replace(configs=shard.configs, tf=shard.version, overlap=overlap,
+                          machine=f"slurm-{shard.gpu_type or 'cpu'}", **absolute)
 
 
-def array_script(arguments, root: Path, gpu_type: str | None, tasks: dict[int, Shard]) -> str:
+def plan_file(root: Path, shard: Shard) -> Path:
+    """Where a shard's plan document lies (written at submission)."""
+    return Path(root) / "slurm" / "plans" / f"{shard.name}.json"
+
+
+def array_script(cluster: Cluster, root: Path, gpu_type: str | None, tasks: dict[int, Shard]) -> str:
     """One job array: task i runs shard tasks[i] (only the shards still to run are listed)."""
     python = shlex.quote(sys.executable)
     lines = ["#!/bin/bash", f"#SBATCH --job-name=repro-bench-{gpu_type or 'cpu'}",
-             f"#SBATCH --array={','.join(map(str, sorted(tasks)))}", f"#SBATCH --time={arguments.time_limit}",
+             f"#SBATCH --array={','.join(map(str, sorted(tasks)))}", f"#SBATCH --time={cluster.time_limit}",
              f"#SBATCH --output={root}/slurm/logs/%A_%a.out", "#SBATCH --open-mode=append", "#SBATCH --requeue",
-             "#SBATCH --ntasks=1", f"#SBATCH --cpus-per-task={arguments.cpus_per_task}"]
-    lines += _gpu_directives(arguments, gpu_type)
-    lines += [f"#SBATCH --{name}={value}" for name, value in (("partition", arguments.partition),
-                                                             ("account", arguments.account)) if value]
+             "#SBATCH --ntasks=1", f"#SBATCH --cpus-per-task={cluster.cpus_per_task}"]
+    lines += _gpu_directives(cluster, gpu_type)
+    lines += [f"#SBATCH --{name}={value}" for name, value in (("partition", cluster.partition),
+                                                             ("account", cluster.account)) if value]
     lines += ["# Each task is an ordinary `bench run` of its shard into its own folder; a requeued task",
               "# resumes it. GPUs come from Slurm (CUDA_VISIBLE_DEVICES), never from the suite.",
               "set -euo pipefail", 'case "$SLURM_ARRAY_TASK_ID" in']
     for index, shard in sorted(tasks.items()):
-        command = [python, "-m", "bench", "run", *map(shlex.quote, shard.flags),
+        command = [python, "-m", "bench", "run", "--plan", shlex.quote(str(plan_file(root, shard))),
                    "--out", shlex.quote(str(shard.folder(root))), "--format", "plain"]
         lines += [f"  {index})  # {shard.name}", f"    exec {' '.join(command)} ;;"]
     lines += ['  *) echo "no shard for task $SLURM_ARRAY_TASK_ID" >&2; exit 2 ;;', "esac"]
     return "\n".join(lines) + "\n"
 
 
-def _gpu_directives(arguments, gpu_type: str | None) -> list[str]:
+def _gpu_directives(cluster: Cluster, gpu_type: str | None) -> list[str]:
     if gpu_type is None:
         return []
     return {"gres": [f"#SBATCH --gres=gpu:{gpu_type}:1"],
             "partition": [f"#SBATCH --partition={gpu_type}", "#SBATCH --gres=gpu:1"],
-            "constraint": [f"#SBATCH --constraint={gpu_type}", "#SBATCH --gres=gpu:1"]}[arguments.gpu_types_as]
+            "constraint": [f"#SBATCH --constraint={gpu_type}", "#SBATCH --gres=gpu:1"]}[cluster.gpu_types_as]
 
 
-def merge_script(arguments, root: Path) -> str:
+def merge_script(cluster: Cluster, root: Path, repeats: int) -> str:
     """After the arrays (whatever their outcome): check the shards and write the merged tables."""
     python, shards_folder = shlex.quote(sys.executable), shlex.quote(str(root / "shards"))
     out = shlex.quote(str(root))
     lines = ["#!/bin/bash", "#SBATCH --job-name=repro-bench-merge", "#SBATCH --time=00:30:00",
              f"#SBATCH --output={root}/slurm/logs/merge-%j.out", "#SBATCH --ntasks=1", "#SBATCH --cpus-per-task=1"]
-    lines += [f"#SBATCH --{name}={value}" for name, value in (("partition", arguments.merge_partition or
-                                                                           arguments.partition),
-                                                             ("account", arguments.account)) if value]
+    lines += [f"#SBATCH --{name}={value}" for name, value in (("partition", cluster.merge_partition or
+                                                                           cluster.partition),
+                                                             ("account", cluster.account)) if value]
     lines += ["set -uo pipefail",
-              f"{python} -m bench check {shards_folder} --min-repeats {min(arguments.repeats, 2)} > {out}/check.txt 2>&1",
+              f"{python} -m bench check {shards_folder} --min-repeats {min(repeats, 2)} > {out}/check.txt 2>&1",
               "checked=$?",
               f"{python} -m bench report {shards_folder} --output {out}/table.md > /dev/null",
               f"{python} -m bench report {shards_folder} --format json --output {out}/table.json > /dev/null",
@@ -196,14 +200,14 @@ def merge_script(arguments, root: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def setup_script(arguments, versions: list[str]) -> str:
+def setup_script(cluster: Cluster, chosen: RunPlan, versions: list[str]) -> str:
     """A job that makes the per-version environments on the shared file system first."""
     python = shlex.quote(sys.executable)
-    envs_dir = f" --envs-dir {shlex.quote(str(Path(arguments.envs_dir).resolve()))}" if arguments.envs_dir else ""
+    envs_dir = f" --envs-dir {shlex.quote(str(Path(chosen.envs_dir).resolve()))}" if chosen.envs_dir else ""
     return ("#!/bin/bash\n#SBATCH --job-name=repro-bench-envs\n#SBATCH --time=02:00:00\n"
-            f"#SBATCH --ntasks=1\n#SBATCH --cpus-per-task={arguments.cpus_per_task}\n"
-            + (f"#SBATCH --partition={arguments.partition}\n" if arguments.partition else "")
-            + (f"#SBATCH --account={arguments.account}\n" if arguments.account else "")
+            f"#SBATCH --ntasks=1\n#SBATCH --cpus-per-task={cluster.cpus_per_task}\n"
+            + (f"#SBATCH --partition={cluster.partition}\n" if cluster.partition else "")
+            + (f"#SBATCH --account={cluster.account}\n" if cluster.account else "")
             + f"set -euo pipefail\nexec {python} -m bench envs create {' '.join(versions)}{envs_dir}\n")
 
 
@@ -248,12 +252,12 @@ def check_gpu_type_names(names: list[str] | None) -> None:
         raise UsageError(f"--gpu-types names a type twice: {','.join(names)}")
 
 
-def check_gpu_types(arguments) -> None:
-    check_gpu_type_names(arguments.gpu_types)
-    if not arguments.gpu_types or arguments.gpu_types_as != "gres":
+def check_gpu_types(cluster: Cluster) -> None:
+    check_gpu_type_names(cluster.gpu_types)
+    if not cluster.gpu_types or cluster.gpu_types_as != "gres":
         return
     known = gpu_types_on_cluster()
-    unknown = [name for name in arguments.gpu_types if name not in known]
+    unknown = [name for name in cluster.gpu_types if name not in known]
     if unknown:
         listed = ", ".join(f"{name} ({partitions})" for name, partitions in sorted(known.items())) or "none"
         raise UsageError(f"--gpu-types {','.join(unknown)}: not on this cluster; sinfo lists GPU types {listed}")

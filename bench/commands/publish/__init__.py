@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
 
 
 def main(arguments) -> int:
-    from bench.report import publish  # matplotlib: needed only here and for HTML reports
+    from bench.commands.publish import generated as publish  # matplotlib: needed only here and for HTML reports
     stale = publish.publish(arguments.root, check=arguments.check)
     if arguments.check and stale:
         raise UserError(f"stale generated files: {', '.join(map(str, stale))}; run `bench publish`")

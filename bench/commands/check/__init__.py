@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from bench.results import check
+from bench.commands.check import validate
 from bench.errors import UserError
-from bench.runner.options import positive_int
+from bench.commands.option_groups import positive_int
 
 NAME = "check"
 HELP = "validate result trees before publishing them"
-DESCRIPTION = check.__doc__.split("\n\n")[1].replace("\n", " ")
+DESCRIPTION = validate.__doc__.split("\n\n")[1].replace("\n", " ")
 
 
 def add_arguments(parser) -> None:
@@ -21,7 +21,7 @@ def add_arguments(parser) -> None:
 
 
 def main(arguments) -> int:
-    found = check.problems(arguments.paths, arguments.min_repeats, arguments.allow_failed)
+    found = validate.problems(arguments.paths, arguments.min_repeats, arguments.allow_failed)
     if found:
         for problem in found:
             print(problem)

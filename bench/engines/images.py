@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # only for annotations: docker-py is imported where it is use
     import docker
 
     from bench.environments.datasets import Dataset
-    from bench.backends.hosts import Host
+    from bench.engines.hosts import Host
 
 REPOSITORY = Path(__file__).resolve().parent.parent.parent
 DOCKERFILE = REPOSITORY / "Dockerfile"

@@ -8,7 +8,7 @@ with trials not run and none failed.
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import results
@@ -17,12 +17,41 @@ from bench.console import say
 from bench.environments import datasets, machine, preconditions
 from bench.errors import UsageError, UserError
 from bench.results import archive, folder_plan
-from bench.runner import manifest, options, plan, work_queue
+from bench.runner import manifest, options, plan, run_plan, work_queue
 from bench.runner.budget import Budget
 from bench.runner.tree import FolderBusy, ResultTree
 from bench.trial.result import FAILED
 
 EXIT_OK, EXIT_TRIALS_FAILED, EXIT_BUDGET_SPENT = 0, 1, 3
+
+
+@dataclass
+class Session:
+    """What this invocation adds to its plan: the folder, and where and how fast to run
+    (GPUs, Docker engines, side by side, a budget); none of it defines the plan."""
+    out: Path | None = None
+    resume: Path | None = None
+    gpus: list[str] | None = None
+    parallel: bool = False
+    jobs: int | None = None
+    budget: float | None = None
+    memory: str | None = None
+    hosts: list[str] | None = None
+    rebuild: bool = False
+    ca_bundle: str | None = None
+    retry_failed: bool = False
+    archive: Path | None = None
+    given: dict = field(default_factory=dict)   # the plan settings given on the command line
+
+    @classmethod
+    def of(cls, arguments) -> "Session":
+        explicit = getattr(arguments, "explicit", set())
+        given = {setting.name: getattr(arguments, setting.name) for setting in run_plan.SETTINGS
+                 if setting.name in explicit and hasattr(arguments, setting.name)}
+        return cls(**{name: getattr(arguments, name, default) for name, default in
+                      (("out", None), ("resume", None), ("gpus", None), ("parallel", False), ("jobs", None),
+                       ("budget", None), ("memory", None), ("hosts", None), ("rebuild", False),
+                       ("ca_bundle", None), ("retry_failed", False), ("archive", None))}, given=given)
 
 
 @dataclass
@@ -34,63 +63,62 @@ class Finished:
     exit_status: int
 
 
-def run(arguments) -> Finished:
-    if arguments.resume:
-        folder_plan.restore(arguments, getattr(arguments, "explicit", set()))
+def run(chosen: run_plan.RunPlan | None, session: Session) -> Finished:
+    """Run a plan (None: --resume's, the folder's own) into its folder."""
+    if session.resume:
+        chosen = folder_plan.restore(session.resume, session.out, session.given)
     try:
-        configs, protocols, settings, workloads = options.plan_from(arguments)
+        configs, protocols, settings, workloads = options.plan_from(chosen)
     except ValueError as problem:
         raise UsageError(str(problem)) from None
-    preconditions.static(arguments)
-    out = Path(arguments.resume or arguments.out or
+    preconditions.static(chosen, session)
+    out = Path(session.resume or session.out or
                Path("runs") / datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
-    gpu_info = fleets.gpu_slots(arguments.gpus, arguments.backend)
-    if arguments.jobs and not arguments.no_timing:
+    gpu_info = fleets.gpu_slots(session.gpus, chosen.backend)
+    if session.jobs and not chosen.no_timing:
         raise UsageError("--jobs N needs --no-timing: trials side by side slow each other, so their times "
                          "would not mean anything")
-    if arguments.parallel and len(gpu_info) < 2:
+    if session.parallel and len(gpu_info) < 2:
         raise UsageError("--parallel needs at least two GPUs (--gpus 0,1 or --gpus all)")
-    folder_plan.require_same(out, arguments, None, settings.get("experiment"))
-    fleets.check(arguments)
-    dataset = datasets.for_plan(settings, arguments.dataset, arguments.data, say=say)
-    preconditions.fits_dataset(arguments, dataset)
-    folder_plan.require_same(out, arguments, dataset.spec, settings.get("experiment"))
-    fleet = fleets.build(arguments, gpu_info, dataset, out)
+    folder_plan.require_same(out, chosen, None, settings.get("experiment"))
+    fleets.check(chosen, session)
+    dataset = datasets.for_plan(settings, chosen.dataset, chosen.data, say=say)
+    preconditions.fits_dataset(chosen, dataset)
+    folder_plan.require_same(out, chosen, dataset.spec, settings.get("experiment"))
+    fleet = fleets.build(chosen, session, gpu_info, dataset, out)
     try:
         tree = _take(out, fleet)
         if dataset.notice:
             say(f"note: {dataset.notice}")
-        preconditions.fits_data(arguments, dataset, lambda: fleet.probe_data(settings, dataset.spec, tree))
+        preconditions.fits_data(chosen, dataset, lambda: fleet.probe_data(settings, dataset.spec, tree))
         if settings.get("experiment"):  # every trial executes the folder's copy, whatever becomes of the file
             settings["experiment"] = _frozen(tree, settings["experiment"])
         trials = plan.build(list(fleet.backends), configs, protocols, workloads)
-        if arguments.retry_failed:
+        if session.retry_failed:
             again = tree.retire_failed([trial.trial_id for trial in trials])
             say(f"--retry-failed: {len(again)} failed trial(s) run again; the earlier results are kept in "
                 f"{tree.failed}")
-        preconditions.writable(out, lambda: tree.write_plan({
-            "settings": settings, "workloads": workloads, "dataset": dataset.spec,
-            "trials": [t.trial_id for t in trials], "arguments": folder_plan.recorded(arguments),
-            "manifest": manifest.FILE,
-            "backends": {target: [b.info for b in by_host.values()] for target, by_host in fleet.backends.items()}}))
-        machine.tag(fleet.all(), machine.record(out, arguments.machine, fleet.all()))
+        preconditions.writable(out, lambda: tree.write_plan(folder_plan.document(
+            chosen, settings=settings, workloads=workloads, dataset=dataset.spec,
+            trials=[t.trial_id for t in trials], manifest=manifest.FILE,
+            backends={target: [b.info for b in by_host.values()] for target, by_host in fleet.backends.items()})))
+        machine.tag(fleet.all(), machine.record(out, chosen.machine, fleet.all()))
         tree.record(machine.FILE)
-        _announce(fleet, arguments, trials, tree)
-        on_result = archive.packer(out, arguments.archive) if arguments.archive else None
+        _announce(fleet, chosen, trials, tree, session.budget)
+        on_result = archive.packer(out, session.archive) if session.archive else None
         if on_result:
             on_result()  # the plan and machine.json, before any trial
         try:
-            work_queue.run(trials, settings, dataset.spec, fleet.execute, tree, say=say, lanes=fleet.lanes,
-                           concurrency=fleet.concurrency, timeout=arguments.timeout,
-                           budget=Budget(arguments.budget) if arguments.budget else None, on_result=on_result,
-                           start=fleet.start, overlap=options.overlap(arguments, bool(gpu_info)),
+            work_queue.run(trials, settings, dataset.spec, fleet, tree, say=say, timeout=chosen.timeout,
+                           budget=Budget(session.budget) if session.budget else None, on_result=on_result,
+                           overlap=options.overlap(chosen, bool(gpu_info)),
                            prepare_at_once=options.prepare_at_once())
         except (work_queue.NoSlotsLeft, work_queue.DiskFull) as error:
             raise UserError(str(error)) from None
     finally:
         fleet.close()
     loaded = results.load([out]) if any(tree.done(trial.trial_id) for trial in trials) else []
-    return Finished(tree, trials, loaded, _exit_status(trials, loaded, tree, arguments.budget))
+    return Finished(tree, trials, loaded, _exit_status(trials, loaded, tree, session.budget))
 
 
 def _take(out: Path, fleet) -> ResultTree:
@@ -120,13 +148,13 @@ def _frozen(tree: ResultTree, experiment: dict) -> dict:
         raise UsageError(str(changed)) from None
 
 
-def _announce(fleet, arguments, trials, tree: ResultTree) -> None:
+def _announce(fleet, chosen: run_plan.RunPlan, trials, tree: ResultTree, budget: float | None) -> None:
     for target, by_host in fleet.backends.items():
         info = next(iter(by_host.values())).info
-        say(f"{target}: {stack(info, arguments.framework)} (Python {info['python_version']}, "
+        say(f"{target}: {stack(info, chosen.framework)} (Python {info['python_version']}, "
             f"{info.get('image') or info.get('python')})" + (f" on {len(by_host)} hosts" if len(by_host) > 1 else ""))
     say(f"{len(trials)} trials into {tree.root}" +
-        (f", within a budget of {arguments.budget:g} s" if arguments.budget else ""))
+        (f", within a budget of {budget:g} s" if budget else ""))
 
 
 def _exit_status(trials, loaded: list[dict], tree: ResultTree, budget: float | None) -> int:

@@ -1,7 +1,7 @@
 """Regenerate every published table from the result files committed beside it.
 
 * ``results/<tree>/table.md`` for each result tree (a folder with ``trials/``);
-* compose.yaml, from the catalog;
+* compose.yaml, from the catalog, and compose/plan.json, the plan its services run;
 * ``summary.md`` and ``versions.md`` beside it where a tree holds several TF versions;
 * ``report.html`` (self-contained page) and ``plots/<device>-{verdicts,overhead}.svg``;
 * ``results/devices.md`` where cells were measured on several device models (across trees);
@@ -13,12 +13,13 @@
 Nothing is typed in by hand: ``bench publish --check`` fails when anything is stale.
 """
 
+import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench import results
-from bench.backends import compose_file
+from bench.launchers import compose_file
 from bench.report import html_page, plots, tables, views
 from bench.report.cells import build_cells
 from bench.errors import UserError, first_line
@@ -56,6 +57,7 @@ def expected_files(root: Path) -> dict[Path, str]:
         files[root / "results" / "devices.md"] = TABLE_HEADER.replace("in this folder", "under results/") + \
             tables.render(across, "github")
     files[root / "compose.yaml"] = compose_file.render()
+    files[root / compose_file.PLAN_FILE] = json.dumps(compose_file.plan().to_json(), indent=2, sort_keys=True) + "\n"
     readme = root / "README.md"
     if readme.exists():
         text = readme.read_text()
@@ -181,7 +183,10 @@ def cost_summary(tree: Path, loaded: list[dict]) -> str:
 
 
 def publish(root: Path, check: bool) -> list[Path]:
-    """Write (or, with ``check``, only compare) the generated files; returns the stale ones."""
+    """Write (or, with ``check``, only compare) the generated files; returns the stale ones.
+    Plots published before are compared by their source data (bench.report.plots.reuse)."""
+    published = [*(root / "results").glob("**/plots/*.svg"), *(root / "results").glob("**/report.html")]
+    plots.reuse([path.read_text() for path in published])
     stale = []
     for path, content in expected_files(root).items():
         if not path.exists() or path.read_text() != content:

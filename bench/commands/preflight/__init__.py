@@ -4,9 +4,8 @@ from pathlib import Path
 
 from bench.commands import option_groups
 from bench.console import say
-from bench.environments import preflight
+from bench.commands.preflight import checks as preflight
 from bench.errors import UsageError, UserError
-from bench.runner import options
 from bench.trial.frameworks import FRAMEWORKS
 
 NAME = "preflight"
@@ -15,16 +14,14 @@ DESCRIPTION = preflight.__doc__.split("\n\n")[0].replace("\n", " ")
 
 
 def add_arguments(parser) -> None:
-    option_groups.interpreter(parser)
-    options.add_framework_argument(parser)
+    option_groups.plan_settings(parser, ("python", "pythonpath", "framework", "dataset", "data"))
     option_groups.gpus(parser)
-    option_groups.dataset(parser)
     parser.add_argument("--experiment", metavar="FILE.py",
                         help="your experiment file: checked as bench run checks it, and its load_data(keras) run "
                              "once in the trial interpreter (with the first --framework)")
     parser.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                         help="where results will go (its free disk is checked; default: .)")
-    parser.add_argument("--min-free-gib", type=options.positive_float, default=1.0, metavar="GIB",
+    parser.add_argument("--min-free-gib", type=option_groups.positive_float, default=1.0, metavar="GIB",
                         help="free disk needed there (default 1)")
 
 
