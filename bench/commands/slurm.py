@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from bench.commands.run import until
 from bench.launchers import slurm
 from bench.commands import option_groups
 from bench.console import say
@@ -73,6 +74,8 @@ def main(arguments) -> int:
                 ResultTree(root).freeze_experiment(settings["experiment"])
         except (ValueError, OSError) as problem:
             raise UsageError(f"--experiment: {problem}") from None
+    if chosen.until:  # a shard is cut for the most trials --until may run
+        protocols = {name: max(repeats, until.cap(chosen)) for name, repeats in protocols.items()}
     found = slurm.shards(cluster, chosen, configs, protocols, workloads)
     plans = {shard.name: slurm.shard_plan(chosen, shard) for shard in found}
     to_run = {index: shard for index, shard in enumerate(found) if not shard.complete(root)}

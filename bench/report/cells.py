@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 
 from bench.environments import catalog
 from bench.report import stats
+from bench.runner import confidence
 from bench.errors import UserError
 from bench.trial import floats
 from bench.trial.configurations import CONFIGS
@@ -54,6 +55,15 @@ class Cell:
     identical: int = 0
     distinct: int = 0
     verdict: str = "incomplete"
+    # How sure the verdict is (bench.runner.confidence): runs compared (in-process: trials, each
+    # trained twice); match: the 95 % upper bound on how often a run differs; mismatch: the share
+    # of runs in the largest group of identical ones, its 95 % interval, the first run that differed.
+    runs_compared: int = 0
+    divergence_bound: float | None = None
+    largest_share: float | None = None
+    largest_share_low: float | None = None
+    largest_share_high: float | None = None
+    first_difference_at: int | None = None
     weights_max_abs_diff: float | None = None
     metrics_max_abs_diff: dict = field(default_factory=dict)
     first_divergent_epoch: int | None = None
@@ -224,6 +234,8 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
         cell.verdict = "error"
     elif comparable:
         cell.verdict = "match" if all_identical else "mismatch"
+    if cell.verdict in ("match", "mismatch"):
+        _evidence(cell, sorted(ok, key=_run_order))
     if untimed(members):
         cell.warnings.append("verdicts only (--no-timing: trials ran side by side): no times reported")
     else:
@@ -234,6 +246,28 @@ def _cell(key: tuple, members: list[dict]) -> Cell:
     cell.xla = compiler(runs)
     _for_views(cell, members, runs)
     return cell
+
+
+def _run_order(member: dict) -> tuple:
+    return member["spec"].get("repeat", 0), member.get("started_at") or "", member["spec"]["trial_id"]
+
+
+def _evidence(cell: Cell, ok: list[dict]) -> None:
+    """How sure the verdict is: runs compared in the order they ran (bench.runner.confidence)."""
+    if cell.protocol == "in-process":  # each trial trained twice: a trial is one comparison
+        differs = [run_signature(first) != run_signature(second) for first, second in (m["runs"] for m in ok)]
+        compared, largest = len(differs), differs.count(False)
+    else:
+        signatures = [run_signature(run) for member in ok for run in member["runs"]]
+        differs = [signature != signatures[0] for signature in signatures]
+        compared, largest = len(signatures), max(Counter(signatures).values())
+    cell.runs_compared = compared
+    if cell.verdict == "match":
+        cell.divergence_bound = confidence.upper_bound_none_seen(compared)
+        return
+    cell.largest_share = largest / compared
+    cell.largest_share_low, cell.largest_share_high = confidence.interval(largest, compared)
+    cell.first_difference_at = differs.index(True) + 1 if True in differs else None
 
 
 def compute_capability(result: dict) -> str | None:

@@ -39,6 +39,11 @@ Legend:
   below; never counted as a mismatch); unsupported = this TF build cannot run on this GPU;
   refused = op determinism stopped the trial (a random op without a seed, or an op without a
   deterministic kernel: listed below); incomplete = fewer than two runs to compare.
+  How sure: match (≤45 %) = with these n identical runs, a further run differs at most 45 % of
+  the time (95 % upper bound, exact binomial: 1 - 0.05^(1/n); 45 % for 5 runs, 26 % for 10, 5 %
+  for 59; bench run --until RATE runs until it is below RATE); mismatch (largest 60 %, 15-95 %;
+  1st at run 2) = the largest group of identical runs holds 60 % of them (95 % Clopper-Pearson
+  interval 15-95 %), and run 2 was the first to differ. In-process: a trial (two runs) is one.
 - max |Δw|, max |Δ val_loss|: the largest absolute difference between compared runs, over every
   final weight, and over every epoch's val_loss (the loss, for a model that never validates;
   JSON output: every metric); diverges at epoch: the first epoch whose metrics differ (bit for
@@ -52,8 +57,10 @@ Legend:
   ratio is not determinism's cost alone."""
 SUMMARY_LEGEND = """\
 Legend: each config column shows identical k/n and the verdict of the process protocol
-(fresh processes); in-process columns show the article's loop (one process trains twice,
-re-seeding before each model). seed API and determinism are what the trials recorded applying.
+(fresh processes), with how sure it is: match (≤45 %) = a further run differs at most 45 % of
+the time (95 % upper bound from these n identical runs, exact binomial); mismatch (1st at 2) =
+run 2 was the first to differ. In-process columns show the article's loop (one process trains
+twice, re-seeding before each model). seed API and determinism are what the trials recorded applying.
 Overheads: median steady-state epoch time relative to none (process protocol); ns = the
 95 % bootstrap interval contains 1 (see the cells table for intervals). full vs none is as the
 row ran (XLA≠: full and none were fitted by different compilers, as Keras >= 3.7 does on a GPU
@@ -333,11 +340,33 @@ def _group_key(cell: Cell) -> tuple:
 
 
 def _verdict(cell: Cell | None) -> str:
-    return "-" if cell is None else f"{cell.identical}/{cell.trials} {cell.verdict}"
+    if cell is None:
+        return "-"
+    sure = (f" (≤{_percent(cell.divergence_bound)})" if cell.divergence_bound is not None else
+            f" (1st at {cell.first_difference_at})" if cell.first_difference_at is not None else "")
+    return f"{cell.identical}/{cell.trials} {cell.verdict}{sure}"
+
+
+def verdict_with_evidence(cell: Cell) -> str:
+    """The verdict and how sure it is (bench.runner.confidence; see the legend)."""
+    if cell.divergence_bound is not None:
+        return f"{cell.verdict} (≤{_percent(cell.divergence_bound)})"
+    if cell.largest_share is not None:
+        return (f"{cell.verdict} (largest {_percent(cell.largest_share)}, {_percent(cell.largest_share_low, '')}-"
+                f"{_percent(cell.largest_share_high)}; 1st at run {cell.first_difference_at})")
+    return cell.verdict
+
+
+def _percent(share: float, unit: str = " %") -> str:
+    value = share * 100
+    return (f"{value:.0f}" if value >= 10 or value == 0 else f"{value:.1f}") + unit
 
 
 def _record(cell: Cell | None) -> dict | None:
     return None if cell is None else {"identical": cell.identical, "trials": cell.trials, "verdict": cell.verdict,
+                                      "runs_compared": cell.runs_compared,
+                                      "divergence_bound": cell.divergence_bound,
+                                      "first_difference_at": cell.first_difference_at,
                                       "fit_seconds_median": cell.fit_seconds_median,
                                       "overhead_vs_none": cell.overhead_vs_none}
 
@@ -387,6 +416,8 @@ def _shown(name: str, cell: Cell) -> str:
     value = getattr(cell, name, None)
     if name == "identical":
         return f"{value}/{cell.trials}"
+    if name == "verdict":
+        return verdict_with_evidence(cell)
     if name == "weights_max_abs_diff":
         return _difference(value, cell)
     if name == "val_loss_diff":

@@ -49,6 +49,9 @@ def main(argv: List[str]) -> int:
         given = parse(argv)
         document = jsonfile.read_json(given["--plan"])
         chosen = RunPlan.from_json(document.get("plan", document) if isinstance(document, dict) else document)
+        if chosen.until:
+            raise ValueError("the plan asks --until; the in-container batch runs a fixed number of repeats: "
+                             "run it with bench run (or bench slurm)")
         configs, protocols, settings, workloads = options.plan_from(chosen)
         if "--dataset-spec" in given:
             dataset_spec = jsonfile.read_json(given["--dataset-spec"])

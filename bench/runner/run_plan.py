@@ -40,8 +40,9 @@ SEED_RANGE = (0, 2 ** 32 - 1)
 
 class Setting(object):
     """One setting: ``kind`` is one of names (a comma-separated list), count (1 to
-    MAX_COUNT), integer, seconds (finite, above 0), text, choice (one of ``choices``), switch
-    (on when given) or repeated (a list, the flag given once per item)."""
+    MAX_COUNT), integer, seconds (finite, above 0), rate (above 0 and below 1, given as 5% or
+    0.05), text, choice (one of ``choices``), switch (on when given) or repeated (a list, the
+    flag given once per item)."""
 
     def __init__(self, name: str, default: Any, kind: str, help: str, part: str = "experiment",
                  choices: Optional[Sequence[str]] = None, metavar: Optional[str] = None,
@@ -75,6 +76,12 @@ class Setting(object):
             except ValueError:
                 raise ValueError("%r is not a number" % text)
             return self.check_value(value, repr(text))
+        if self.kind == "rate":  # 5% or 0.05
+            try:
+                value = float(text[:-1]) / 100 if text.strip().endswith("%") else float(text)
+            except ValueError:
+                raise ValueError("%r is not a rate (give it as 5%% or 0.05)" % text)
+            return self.check_value(value, repr(text))
         return text
 
     def check_value(self, value: Any, shown: Optional[str] = None) -> Any:
@@ -103,6 +110,9 @@ class Setting(object):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                     or value <= 0:
                 raise ValueError("%s must be a positive, finite number of seconds" % shown)
+        elif kind == "rate":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
+                raise ValueError("%s must be a rate above 0 %% and below 100 %%" % shown)
         elif kind == "switch":
             if not isinstance(value, bool):
                 raise ValueError("%s: true or false, not %r" % (self.flag, value))
@@ -127,6 +137,13 @@ SETTINGS = (
                  "process,in-process (default: process)"),
     Setting("in_process_repeats", 2, "count", metavar="N",
             help="trials per config under the in-process protocol (default 2)"),
+    Setting("until", None, "rate", metavar="RATE",
+            help="keep adding repeats to each cell until a difference appears (mismatch) or the 95 %% upper "
+                 "bound on how often a run differs falls to RATE (e.g. 5%%: 59 identical runs), within "
+                 "--repeats-max and --budget; cells stop independently, configs still interleave "
+                 "(default: --repeats and no more)"),
+    Setting("repeats_max", None, "count", metavar="N",
+            help="with --until: at most N trials per cell (default: as many as RATE needs)"),
     Setting("epochs", 3, "count", metavar="N", help="epochs (default 3)"),
     Setting("samples", None, "count", metavar="N",
             help="train on the first N examples only (default: all), for quick runs"),
@@ -257,6 +274,8 @@ class RunPlan(object):
         listed = [part.strip() for part in (self._values["tf"] or "").split(",") if part.strip()]
         if len(set(listed)) < len(listed):
             raise ValueError("--tf names a version twice: %s" % self._values["tf"])
+        if self._values["repeats_max"] is not None and self._values["until"] is None:
+            raise ValueError("--repeats-max N goes with --until RATE (without it, --repeats is the number of trials)")
         if "process" in self._values["protocol"] and self._values["repeats"] < 2:
             raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
         seed = self._values["seed"]

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from bench.commands.check import validate
+from bench.commands.check import expectations, validate
 from bench.errors import UserError
 from bench.commands.option_groups import positive_int
 
@@ -18,10 +18,15 @@ def add_arguments(parser) -> None:
     parser.add_argument("--allow-failed", action="store_true",
                         help="accept trees holding failed (error or timeout) trials, to publish the "
                              "failures as results (unsupported trials are always accepted)")
+    parser.add_argument("--require", action="append", default=[], metavar="EXPECTATION",
+                        help="what every cell of a config must show, e.g. full=match<=5%% (match, with a run "
+                             "differing at most 5 %% of the time at 95 %%: 59 identical runs) or none=mismatch; "
+                             "in-process:seeds=match for the other protocol; repeat it or comma-separate")
 
 
 def main(arguments) -> int:
-    found = validate.problems(arguments.paths, arguments.min_repeats, arguments.allow_failed)
+    found = validate.problems(arguments.paths, arguments.min_repeats, arguments.allow_failed,
+                              expectations.parse(arguments.require))
     if found:
         for problem in found:
             print(problem)

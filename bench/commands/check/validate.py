@@ -14,6 +14,7 @@ wrote it (the folder's manifest, bench.runner.manifest).
 from pathlib import Path
 
 from bench import results
+from bench.commands.check import expectations
 from bench.environments import machine
 from bench.errors import UserError
 from bench.report import cells
@@ -22,12 +23,16 @@ from bench.runner import manifest
 from bench.runner.weight_store import WeightStore
 from bench.trial.result import FAILED
 
-def problems(paths: list[Path], min_repeats: int, allow_failed: bool = False) -> list[str]:
+def problems(paths: list[Path], min_repeats: int, allow_failed: bool = False, require: tuple = ()) -> list[str]:
+    """Every problem of the trees; ``require``: expectations of their cells
+    (bench.commands.check.expectations) that must hold too."""
     scanned, found = results.scan(paths)
     loaded, left_out = results.select(scanned)
     found += left_out + results.misnamed(loaded)
     found += _tree_problems(paths, loaded)
     found += _repeat_problems(loaded, min_repeats)
+    if require:
+        found += expectations.unmet(cells.build_cells(loaded), list(require))
     try:
         results.diagnoses(paths)
     except UserError as damaged:

@@ -17,6 +17,7 @@ from bench.console import say
 from bench.environments import datasets, machine, preconditions
 from bench.errors import UsageError, UserError
 from bench.results import archive, folder_plan
+from bench.commands.run import until
 from bench.runner import manifest, options, plan, run_plan, work_queue
 from bench.runner.budget import Budget
 from bench.runner.tree import FolderBusy, ResultTree
@@ -98,27 +99,58 @@ def run(chosen: run_plan.RunPlan | None, session: Session) -> Finished:
             again = tree.retire_failed([trial.trial_id for trial in trials])
             say(f"--retry-failed: {len(again)} failed trial(s) run again; the earlier results are kept in "
                 f"{tree.failed}")
-        preconditions.writable(out, lambda: tree.write_plan(folder_plan.document(
-            chosen, settings=settings, workloads=workloads, dataset=dataset.spec,
-            trials=[t.trial_id for t in trials], manifest=manifest.FILE,
-            backends={target: [b.info for b in by_host.values()] for target, by_host in fleet.backends.items()})))
+        earlier = _planned_before(tree) if chosen.until else []  # trials earlier rounds added
+
+        def write_plan(listed: list) -> None:
+            ids = list(dict.fromkeys([*[t.trial_id for t in listed], *earlier]))
+            preconditions.writable(out, lambda: tree.write_plan(folder_plan.document(
+                chosen, settings=settings, workloads=workloads, dataset=dataset.spec, trials=ids,
+                manifest=manifest.FILE,
+                backends={target: [b.info for b in by_host.values()] for target, by_host in fleet.backends.items()})))
+        write_plan(trials)
         machine.tag(fleet.all(), machine.record(out, chosen.machine, fleet.all()))
         tree.record(machine.FILE)
         _announce(fleet, chosen, trials, tree, session.budget)
         on_result = archive.packer(out, session.archive) if session.archive else None
         if on_result:
             on_result()  # the plan and machine.json, before any trial
-        try:
-            work_queue.run(trials, settings, dataset.spec, fleet, tree, say=say, timeout=chosen.timeout,
-                           budget=Budget(session.budget) if session.budget else None, on_result=on_result,
-                           overlap=options.overlap(chosen, bool(gpu_info)),
-                           prepare_at_once=options.prepare_at_once())
-        except (work_queue.NoSlotsLeft, work_queue.DiskFull) as error:
-            raise UserError(str(error)) from None
+        budget = Budget(session.budget) if session.budget else None
+
+        def run_trials(batch: list) -> None:
+            try:
+                work_queue.run(batch, settings, dataset.spec, fleet, tree, say=say, timeout=chosen.timeout,
+                               budget=budget, on_result=on_result, overlap=options.overlap(chosen, bool(gpu_info)),
+                               prepare_at_once=options.prepare_at_once())
+            except (work_queue.NoSlotsLeft, work_queue.DiskFull) as error:
+                raise UserError(str(error)) from None
+        run_trials(trials)
+        while chosen.until:  # one more trial for each cell that does not know yet (bench.commands.run.until)
+            more = until.next_round(list(fleet.backends), configs, protocols, workloads,
+                                    until.decide(chosen, tree, trials))
+            if not more:
+                break
+            trials = trials + more
+            write_plan(trials)
+            run_trials(more)
+        if chosen.until:
+            _say_decisions(until.decide(chosen, tree, trials), chosen)
     finally:
         fleet.close()
     loaded = results.load([out]) if any(tree.done(trial.trial_id) for trial in trials) else []
     return Finished(tree, trials, loaded, _exit_status(trials, loaded, tree, session.budget))
+
+
+def _planned_before(tree: ResultTree) -> list[str]:
+    """The trial ids the folder's plan.json lists already (--until's earlier rounds)."""
+    plans = folder_plan.plans_of(Path(tree.root))
+    return list(plans[0].get("trials", [])) if plans and (Path(tree.root) / folder_plan.FILE).exists() else []
+
+
+def _say_decisions(decisions: dict, chosen: run_plan.RunPlan) -> None:
+    """Where each cell stopped, and why."""
+    for group, decision in sorted(decisions.items(), key=lambda item: [str(part) for part in item[0]]):
+        say(f"--until {chosen.until:.0%}: {'/'.join(str(part) for part in group if part)}: {decision.trials} trials, "
+            f"{decision.why}")
 
 
 def _take(out: Path, fleet) -> ResultTree:
