@@ -4,10 +4,10 @@ import argparse
 import signal
 import sys
 
-from bench.commands import check, compose, data, diagnose, envs, gpus, images, preflight, publish, report, run, slurm
+from bench.commands import check, compose, data, diagnose, envs, gpus, images, k8s, preflight, publish, report, run, slurm
 from bench.errors import UsageError, UserError
 
-COMMANDS = (run, diagnose, preflight, slurm, report, check, publish, envs, gpus, images, data, compose)
+COMMANDS = (run, diagnose, preflight, slurm, k8s, report, check, publish, envs, gpus, images, data, compose)
 DESCRIPTION = ("Is TensorFlow training bit-for-bit repeatable, and what does control cost? "
                "Trains the published Keras MLP on MNIST several times under three levels of "
                "control (none, seeds, full) and tabulates match/mismatch and overhead.")

@@ -9,7 +9,7 @@ from bench.launchers import compose_file
 from bench.results import folder_plan
 from bench.runner import run_plan
 from bench.runner.run_plan import RunPlan, Setting
-from tests.conftest import REPO, bench
+from tests.conftest import REPO, bench, bench_here
 
 pytestmark = pytest.mark.unit
 
@@ -82,3 +82,13 @@ def test_the_repository_compose_plan_is_a_plan_with_no_host_path():
     document = json.loads((REPO / compose_file.PLAN_FILE).read_text())
     assert RunPlan.from_json(document) == compose_file.plan()
     assert document["settings"]["python"] == "python3"
+
+
+def test_a_folders_plan_json_of_any_version_is_a_plan_file(tmp_path):
+    """--plan takes a folder's plan.json too (its plan upgraded), never reads it as arguments."""
+    for folder in ("cpu-matrix", "local-cpu-tf2.21"):  # arguments recorded; only settings and trial ids
+        written = tmp_path / f"{folder}.json"
+        assert bench_here("run", "--plan", REPO / "results" / folder / "plan.json", "--write-plan", written).returncode == 0
+        assert RunPlan.from_json(json.loads(written.read_text())) == folder_plan.stored(REPO / "results" / folder, "-")
+    with pytest.raises(ValueError, match="results folder's plan.json"):
+        RunPlan.from_json(json.loads((REPO / "results" / "cpu-matrix" / "plan.json").read_text()))

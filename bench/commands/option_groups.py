@@ -7,6 +7,7 @@ import argparse
 from pathlib import Path
 
 from bench.errors import UsageError
+from bench.results import folder_plan
 from bench.runner import options, run_plan
 from bench.runner.run_plan import RunPlan
 
@@ -77,8 +78,10 @@ def from_file(path: Path, given: dict) -> RunPlan:
     except (OSError, ValueError) as problem:
         raise UsageError(f"--plan {path}: cannot be read ({problem}); write one with `bench run --write-plan FILE`")
     try:
-        found = RunPlan.from_json(document.get("plan", document) if isinstance(document, dict) else document)
-    except ValueError as problem:
+        if isinstance(document, dict) and ("trials" in document or "plan" in document):  # a folder's plan.json
+            document = folder_plan.upgraded(document)["plan"]
+        found = RunPlan.from_json(document)
+    except (ValueError, TypeError) as problem:
         raise UsageError(f"--plan {path}: not a plan ({problem})") from None
     experiment = [name for name in given if run_plan.BY_NAME[name].part == "experiment"]
     if experiment:

@@ -190,6 +190,12 @@ def _plan_files(tree: Path) -> list[Path]:
     return [file for file in [Path(tree) / FILE, *sorted((Path(tree) / BATCH_PLANS).glob("*.json"))] if file.exists()]
 
 
+def upgraded(document: dict) -> dict:
+    """A plan.json document in the current schema (its plan as "plan"); ValueError if it
+    cannot be."""
+    return upgrade.to_current(document, "plan.json")
+
+
 def _read_plan(file: Path) -> dict | None:
     try:
         plan = upgrade.to_current(read_json(str(file)), "plan.json")

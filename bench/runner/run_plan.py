@@ -334,7 +334,11 @@ def upgrade_arguments(arguments: dict) -> dict:
 
 
 def _from_0(arguments: dict) -> dict:
-    """0 -> 1: plan.json's "arguments" before plans had a schema (the same names)."""
+    """0 -> 1: plan.json's "arguments" before plans had a schema (the same names). A whole
+    folder's plan.json is not a plan's arguments (bench.results.folder_plan reads it)."""
+    if "trials" in arguments or "settings" in arguments:
+        raise upgrade.UpgradeError("this is a results folder's plan.json, not a plan document; continue that "
+                                   "folder with bench run --resume DIR")
     return {"schema_version": 1, "settings": upgrade_arguments(arguments)}
 
 

@@ -1,0 +1,141 @@
+"""bench k8s: run a plan on Kubernetes as Indexed Jobs (one per TF version and GPU type)."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.commands import option_groups
+from bench.console import say
+from bench.errors import UsageError, UserError
+from bench.launchers import k8s, slurm
+from bench.report import tables
+from bench.runner import options
+from bench.trial.jsonfile import write_json_atomic
+
+NAME = "k8s"
+HELP = "run the plan on Kubernetes (Indexed Jobs, Kueue), or show how far it is"
+DESCRIPTION = ("Cut the plan into shards as bench slurm does and write, per TF version and GPU type, an "
+               "Indexed Job whose index picks its shard's plan document from a ConfigMap; --dry-run DIR "
+               "writes the manifests, --apply submits them with kubectl. `bench k8s status RUN` shows each "
+               "shard from the API; `bench k8s merge ROOT` checks the shards on the results volume and "
+               "writes the merged tables.")
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("action", nargs="?", default="submit", choices=("submit", "status", "merge"),
+                        help="submit (default), status RUN, or merge ROOT")
+    parser.add_argument("target", nargs="?", metavar="RUN|ROOT", help="status: the run's name; merge: the volume")
+    option_groups.plan_settings(parser)
+    parser.add_argument("--plan", type=Path, metavar="FILE", help="submit this plan document instead of plan options")
+    cluster = parser.add_argument_group("the cluster")
+    cluster.add_argument("--run", metavar="NAME", help="the run's name: Jobs, ConfigMaps and labels carry it")
+    cluster.add_argument("--gpu-types", metavar="MAP",
+                         help="GPU types, short name to the node label nvidia.com/gpu.product: "
+                              "h100=NVIDIA-H100-80GB-HBM3,a100=NVIDIA-A100-SXM4-80GB (one Job each)")
+    cluster.add_argument("--claim", metavar="PVC",
+                         help="the results volume: a ReadWriteMany PersistentVolumeClaim holding dataset/ "
+                              "(bench data --out <volume>/dataset) and receiving shards/")
+    cluster.add_argument("--registry", metavar="PREFIX",
+                         help="where the nodes pull the worker images from (bench images build, then docker "
+                              "tag and push them there), e.g. registry.lab.example/ml")
+    cluster.add_argument("--namespace", help="the namespace (default: kubectl's)")
+    cluster.add_argument("--queue", metavar="NAME",
+                         help="a Kueue LocalQueue: the Jobs get its label and are created suspended, for Kueue "
+                              "to admit by quota and GPU flavor")
+    cluster.add_argument("--time-limit", default="1:00:00", metavar="TIME",
+                         help="how long one shard may take (activeDeadlineSeconds; shards are cut to fit), as "
+                              "Slurm writes it (default 1:00:00)")
+    cluster.add_argument("--trial-seconds", type=option_groups.positive_float, default=120, metavar="SECONDS",
+                         help="how long one trial takes, at most, on the cluster (default 120)")
+    cluster.add_argument("--out", type=Path, metavar="ROOT",
+                         help="the results volume as mounted here, where it is: complete shards are left out")
+    output = cluster.add_mutually_exclusive_group()
+    output.add_argument("--dry-run", type=Path, metavar="DIR", help="write the manifests into DIR, submit nothing")
+    output.add_argument("--apply", action="store_true", help="submit the manifests with kubectl apply")
+
+
+def main(arguments) -> int:
+    if arguments.action == "status":
+        return _status(arguments)
+    if arguments.action == "merge":
+        return _merge(arguments)
+    missing = [flag for flag, value in (("--run", arguments.run), ("--gpu-types", arguments.gpu_types),
+                                        ("--claim", arguments.claim), ("--registry", arguments.registry)) if not value]
+    if missing:
+        raise UsageError(f"bench k8s needs {', '.join(missing)} (see bench k8s --help)")
+    if not arguments.dry_run and not arguments.apply:
+        raise UsageError("give --dry-run DIR (write the manifests) or --apply (submit them with kubectl)")
+    cluster = k8s.Cluster(gpu_types=k8s.parse_gpu_types(arguments.gpu_types), claim=arguments.claim,
+                          registry=arguments.registry, run=arguments.run, namespace=arguments.namespace,
+                          queue=arguments.queue, time_limit=arguments.time_limit,
+                          trial_seconds=arguments.trial_seconds)
+    chosen = option_groups.plan_of(arguments)
+    if chosen.until:
+        raise UsageError("--until needs bench run (or bench slurm): a Pod runs the in-container batch, which runs "
+                         "a fixed number of repeats")
+    if chosen.data:
+        raise UsageError("--data: put the file on the results volume with bench data --out <volume>/dataset --data "
+                         "FILE; the Pods read the dataset from there")
+    try:
+        configs, protocols, _, workloads = options.plan_from(chosen)
+    except ValueError as problem:
+        raise UsageError(str(problem)) from None
+    found = k8s.shards(chosen, cluster, configs, protocols, workloads)
+    if arguments.out:
+        found = [shard for shard in found if not shard.complete(arguments.out)]
+        if not found:
+            say(f"every shard is complete in {arguments.out}; nothing to submit")
+            return 0
+    documents = k8s.manifests(chosen, cluster, found)
+    folder = arguments.dry_run or Path(arguments.out or ".") / "k8s" / cluster.run
+    if arguments.apply and not shutil.which("kubectl"):
+        raise UserError("kubectl is not on PATH: install it (or use --dry-run DIR and apply the manifests yourself)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, document in documents.items():
+        write_json_atomic(str(folder / name), document)
+    say(f"{len(found)} shards in {sum(name.endswith('.job.json') for name in documents)} Indexed Jobs: {folder}")
+    if arguments.apply:
+        done = subprocess.run(["kubectl", "apply", "-f", str(folder)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise UserError(f"kubectl apply failed: {slurm.first_line(done.stderr) or slurm.first_line(done.stdout)}")
+        say(done.stdout.strip())
+    return 0
+
+
+def _status(arguments) -> int:
+    run = arguments.target or arguments.run
+    if not run:
+        raise UsageError("bench k8s status RUN: give the run's name")
+    if not shutil.which("kubectl"):
+        raise UserError("kubectl is not on PATH: bench k8s status asks the API through it")
+    namespace = ["--namespace", arguments.namespace] if arguments.namespace else []
+    found = {}
+    for kind in ("jobs", "configmaps"):
+        done = subprocess.run(["kubectl", "get", kind, "-l", f"{k8s.RUN_LABEL}={run}", "-o", "json", *namespace],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise UserError(f"kubectl get {kind} failed: {slurm.first_line(done.stderr)}")
+        found[kind] = json.loads(done.stdout)
+    rows = k8s.status(found["jobs"], found["configmaps"])
+    table = tables.Table(headers=["job", "index", "shard", "state"],
+                         rows=[[row["job"], str(row["index"]), row["shard"], row["state"]] for row in rows],
+                         records=rows)
+    print(tables.render(table, "plain"), end="")
+    return 0
+
+
+def _merge(arguments) -> int:
+    root = Path(arguments.target or arguments.out or "")
+    if not (root / "shards").is_dir():
+        raise UsageError(f"bench k8s merge ROOT: {root} has no shards/; give the results volume as mounted here")
+    python = [sys.executable, "-m", "bench"]
+    checked = subprocess.run([*python, "check", str(root / "shards"), "--min-repeats", "2"], capture_output=True,
+                             text=True)
+    (root / "check.txt").write_text(checked.stdout + checked.stderr)
+    for extra, name in (([], "table.md"), (["--format", "json"], "table.json"), (["--format", "html"], "report.html")):
+        subprocess.run([*python, "report", str(root / "shards"), *extra, "--output", str(root / name)],
+                       capture_output=True, check=False)
+    say(f"merged {root / 'shards'} into {root}/table.md, table.json, report.html; check: {root / 'check.txt'}")
+    return checked.returncode

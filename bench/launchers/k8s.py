@@ -1,0 +1,234 @@
+"""A plan on Kubernetes: an Indexed Job per TF version and GPU type, queued by Kueue if asked.
+
+The shards are Slurm's (bench.launchers.slurm: TF version x GPU type, cut by config where one
+would outrun the time limit), each a plan document. Per TF version and GPU type, one
+ConfigMap holds its shards' plans (``<index>.json``) and folder names (``<index>.name``),
+and one Indexed Job (``completionMode: Indexed``) runs them: the Pod of index i runs
+``python3 -m bench.runner.batch --plan /plans/<i>.json`` in the version's worker image, on one
+GPU of the type (``nvidia.com/gpu: 1``, node selector ``nvidia.com/gpu.product``), into
+``shards/<shard>`` on the results volume (a ReadWriteMany PersistentVolumeClaim). The
+volume also holds the dataset (``bench data --out <volume>/dataset``, mounted read-only as
+Keras' cache) and the CUDA JIT cache per version. Pods are sealed as the suite's containers
+are: non-root, no privilege escalation, every capability dropped, a read-only root file
+system with scratch in memory, and no network (a NetworkPolicy denying all traffic to and
+from them). A failed Pod is retried per index (``backoffLimitPerIndex``), an evicted or
+preempted one without counting (``podFailurePolicy``: DisruptionTarget ignored), an index
+whose plan or data is unusable (exit 2) not at all. ``--queue`` adds Kueue's label and
+creates the Jobs suspended, for Kueue to admit.
+
+Manifests are JSON documents (JSON is YAML: ``kubectl apply -f DIR`` takes them).
+"""
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from bench.engines import images
+from bench.environments.catalog import versions
+from bench.errors import UsageError
+from bench.launchers import slurm
+from bench.runner.run_plan import RunPlan
+
+# Kubernetes' limits that a plan runs into: an Indexed Job's completions, a name's length.
+MAX_COMPLETIONS = 100_000
+MAX_NAME = 63
+RESULTS, PLANS, EXPERIMENT_DIR = "/results", "/plans", "/experiment"
+GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"     # NVIDIA GPU feature discovery
+QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+RUN_LABEL = "repro-bench/run"
+INDEX_RETRIES = 2
+UNUSABLE_EXIT = 2                               # the batch's exit status for an unusable plan or dataset
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+@dataclass
+class Cluster:
+    """Where the Jobs go: GPU types (short name -> product label), the results volume's claim,
+    the registry the worker images are pushed to, and the time each shard may take."""
+    gpu_types: dict[str, str]
+    claim: str
+    registry: str
+    run: str                       # the run's name: Jobs, ConfigMaps and labels carry it
+    namespace: str | None = None
+    queue: str | None = None
+    time_limit: str = "1:00:00"
+    trial_seconds: float = 120.0
+
+
+def parse_gpu_types(text: str) -> dict[str, str]:
+    """--gpu-types h100=NVIDIA-H100-80GB-HBM3,a100=NVIDIA-A100-SXM4-80GB: short name -> the
+    node label's value (what GPU feature discovery writes as nvidia.com/gpu.product)."""
+    found = {}
+    for item in (part.strip() for part in text.split(",") if part.strip()):
+        name, _, product = item.partition("=")
+        if not product or not NAME.match(name) or not re.match(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", product):
+            raise UsageError(f"--gpu-types {item!r}: give NAME=PRODUCT, e.g. h100=NVIDIA-H100-80GB-HBM3 (NAME in "
+                             f"lower case letters, digits and '-'; PRODUCT as the node label {GPU_PRODUCT_LABEL} has it)")
+        if name in found:
+            raise UsageError(f"--gpu-types names {name} twice")
+        found[name] = product
+    if not found:
+        raise UsageError("--gpu-types needs at least one NAME=PRODUCT, e.g. h100=NVIDIA-H100-80GB-HBM3")
+    return found
+
+
+def shards(chosen: RunPlan, cluster: Cluster, configs: list[str], protocols: dict[str, int],
+           workloads: list) -> list[slurm.Shard]:
+    """The plan's shards, as bench slurm cuts them (every one on a GPU type)."""
+    cut = slurm.Cluster(time_limit=cluster.time_limit, trial_seconds=cluster.trial_seconds,
+                        gpu_types=list(cluster.gpu_types))
+    return slurm.shards(cut, chosen, configs, protocols, workloads)
+
+
+def manifests(chosen: RunPlan, cluster: Cluster, found: list[slurm.Shard]) -> dict[str, dict]:
+    """File name -> manifest: a ConfigMap and an Indexed Job per (TF version, GPU type), and
+    the NetworkPolicy that keeps the run's Pods off the network."""
+    _check_names(cluster, found)
+    documents = {"networkpolicy.json": _network_policy(cluster)}
+    groups: dict[tuple, list] = {}
+    for shard in found:
+        groups.setdefault((shard.version, shard.gpu_type), []).append(shard)
+    for (version, gpu_type), members in groups.items():
+        if len(members) > MAX_COMPLETIONS:
+            raise UsageError(f"TF {version} on {gpu_type}: {len(members)} shards, more than an Indexed Job's "
+                             f"{MAX_COMPLETIONS} completions; raise --time-limit or lower --repeats")
+        name = job_name(cluster, version, gpu_type)
+        plans = {}
+        for index, shard in enumerate(members):
+            plans[f"{index}.json"] = json.dumps(_shard_plan(chosen, shard).to_json(), sort_keys=True)
+            plans[f"{index}.name"] = shard.name
+        if chosen.experiment:
+            plans[PurePosixPath(chosen.experiment).name] = open(chosen.experiment).read()
+        documents[f"{name}.configmap.json"] = _config_map(cluster, name, plans)
+        documents[f"{name}.job.json"] = _job(chosen, cluster, name, version, gpu_type, len(members))
+    return documents
+
+
+def job_name(cluster: Cluster, version: str | None, gpu_type: str | None) -> str:
+    return f"{cluster.run}-tf{(version or 'local').replace('.', '-')}-{gpu_type}"
+
+
+def _check_names(cluster: Cluster, found: list[slurm.Shard]) -> None:
+    if not NAME.match(cluster.run):
+        raise UsageError(f"--run {cluster.run!r}: a Kubernetes name: lower case letters, digits and '-'")
+    if any(shard.version is None for shard in found):
+        raise UsageError("bench k8s runs the worker image of each TF version: give --tf, e.g. --tf 2.8,2.21")
+    longest = max((job_name(cluster, shard.version, shard.gpu_type) for shard in found), key=len)
+    if len(longest) > MAX_NAME:
+        raise UsageError(f"--run {cluster.run}: Job names such as {longest} pass Kubernetes' {MAX_NAME} "
+                         "characters; give a shorter --run")
+
+
+def _shard_plan(chosen: RunPlan, shard: slurm.Shard) -> RunPlan:
+    """The shard's plan as its Pod reads it: the image's interpreter, the experiment file
+    where the ConfigMap puts it, one machine name per GPU type."""
+    experiment = f"{EXPERIMENT_DIR}/{PurePosixPath(chosen.experiment).name}" if chosen.experiment else None
+    overlap = "beside" if chosen.overlap == "auto" else chosen.overlap
+    return chosen.replace(configs=shard.configs, tf=shard.version, overlap=overlap, experiment=experiment,
+                          python="python3", backend="docker", variant="gpu", envs_dir=None, pythonpath=None,
+                          machine=f"k8s-{shard.gpu_type}")
+
+
+def _labels(cluster: Cluster) -> dict:
+    return {"app.kubernetes.io/name": "repro-bench", RUN_LABEL: cluster.run}
+
+
+def _metadata(cluster: Cluster, name: str, extra: dict | None = None) -> dict:
+    metadata = {"name": name, "labels": {**_labels(cluster), **(extra or {})}}
+    if cluster.namespace:
+        metadata["namespace"] = cluster.namespace
+    return metadata
+
+
+def _config_map(cluster: Cluster, name: str, plans: dict[str, str]) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _metadata(cluster, f"{name}-plans"), "data": plans}
+
+
+def _network_policy(cluster: Cluster) -> dict:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": _metadata(cluster, f"{cluster.run}-no-network"),
+            "spec": {"podSelector": {"matchLabels": {RUN_LABEL: cluster.run}},
+                     "policyTypes": ["Ingress", "Egress"]}}  # no rules: nothing in, nothing out
+
+
+def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: str, completions: int) -> dict:
+    image = f"{cluster.registry.rstrip('/')}/{images.image_name(versions()[version], 'gpu')}"
+    target = f"tf{version}-gpu"
+    dataset = "" if chosen.experiment else f" --dataset-spec {images.CONTAINER_DATA_DIR}/dataset.json"
+    command = (f"exec python3 -m bench.runner.batch --plan {PLANS}/$JOB_COMPLETION_INDEX.json --out "
+               f"{RESULTS}/shards/$(cat {PLANS}/$JOB_COMPLETION_INDEX.name) --target {target}{dataset}")
+    scratch = [{"name": f"scratch-{index}", "mountPath": path} for index, path in enumerate(images.TRIAL_TMPFS)]
+    container = {
+        "name": "trials", "image": image, "command": ["sh", "-c", command],
+        "env": [{"name": "BENCH_DEVICE", "value": "gpu"}, {"name": "BENCH_IMAGE", "value": image},
+                {"name": "CUDA_CACHE_PATH", "value": images.CONTAINER_CUDA_CACHE_DIR},
+                *({"name": key, "value": value} for key, value in images.TRIAL_ENVIRONMENT.items())],
+        "resources": {"limits": {"nvidia.com/gpu": 1}},
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [{"name": "results", "mountPath": RESULTS},
+                         {"name": "results", "mountPath": images.CONTAINER_DATA_DIR, "subPath": "dataset",
+                          "readOnly": True},
+                         {"name": "results", "mountPath": images.CONTAINER_CUDA_CACHE_DIR,
+                          "subPath": f"cuda-cache/tf{version}"},
+                         {"name": "plans", "mountPath": PLANS, "readOnly": True}, *scratch]}
+    if chosen.experiment:
+        container["volumeMounts"].append({"name": "plans", "mountPath": f"{EXPERIMENT_DIR}/{PurePosixPath(chosen.experiment).name}",
+                                          "subPath": PurePosixPath(chosen.experiment).name, "readOnly": True})
+    pod = {"metadata": {"labels": _labels(cluster)},
+           "spec": {"restartPolicy": "Never", "nodeSelector": {GPU_PRODUCT_LABEL: cluster.gpu_types[gpu_type]},
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000,
+                                        "fsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [container],
+                    "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": cluster.claim}},
+                                {"name": "plans", "configMap": {"name": f"{name}-plans"}},
+                                *({"name": f"scratch-{index}", "emptyDir": {"medium": "Memory"}}
+                                  for index in range(len(images.TRIAL_TMPFS)))]}}
+    spec = {"completionMode": "Indexed", "completions": completions, "parallelism": completions,
+            "backoffLimitPerIndex": INDEX_RETRIES, "maxFailedIndexes": completions,
+            "activeDeadlineSeconds": int(slurm.parse_time(cluster.time_limit)),
+            "podFailurePolicy": {"rules": [
+                {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},  # evicted
+                {"action": "FailIndex", "onExitCodes": {"containerName": "trials", "operator": "In",
+                                                        "values": [UNUSABLE_EXIT]}}]},
+            "template": pod}
+    if cluster.queue:
+        spec["suspend"] = True  # Kueue admits it
+    return {"apiVersion": "batch/v1", "kind": "Job",
+            "metadata": _metadata(cluster, name, {QUEUE_LABEL: cluster.queue} if cluster.queue else None),
+            "spec": spec}
+
+
+# Status ------------------------------------------------------------------------------------------
+
+def indexes(text: str | None) -> set[int]:
+    """The indexes of a Job's status field ("0-2,5"), as a set."""
+    found = set()
+    for part in (text or "").split(","):
+        if "-" in part:
+            low, high = part.split("-")
+            found.update(range(int(low), int(high) + 1))
+        elif part.strip():
+            found.add(int(part))
+    return found
+
+
+def status(jobs: dict, config_maps: dict) -> list[dict]:
+    """Each shard's state from the API's Job list and the run's ConfigMaps (kubectl get -o json
+    of each): succeeded, failed, active (running or about to), pending, or suspended (queued
+    by Kueue, not admitted yet)."""
+    names = {item["metadata"]["name"]: item.get("data", {}) for item in config_maps.get("items", [])}
+    rows = []
+    for job in jobs.get("items", []):
+        name, spec, state = job["metadata"]["name"], job.get("spec", {}), job.get("status", {})
+        plans = names.get(f"{name}-plans", {})
+        done, failed = indexes(state.get("completedIndexes")), indexes(state.get("failedIndexes"))
+        for index in range(spec.get("completions", 0)):
+            shard = plans.get(f"{index}.name", f"index {index}")
+            # The API counts active Pods, not which indexes they run: "active" for the rest while any is.
+            phase = ("succeeded" if index in done else "failed" if index in failed else
+                     "suspended" if spec.get("suspend") else "active" if state.get("active") else "pending")
+            rows.append({"job": name, "index": index, "shard": shard, "state": phase})
+    return rows
