@@ -29,6 +29,8 @@ def test_a_plan_survives_its_document_and_refuses_what_it_cannot_take():
             RunPlan(**bad)
     with pytest.raises(ValueError, match="schema_version 99"):
         RunPlan.from_json({"schema_version": 99, "settings": {}})
+    with pytest.raises(ValueError, match="does not know: warp_speed"):
+        RunPlan.from_json({"schema_version": 1, "settings": {"warp_speed": True}})
 
 
 def test_every_published_folder_plan_loads_upgraded():

@@ -296,8 +296,11 @@ class RunPlan(object):
         settings = upgrade.to_current(document, "plan").get("settings")
         if not isinstance(settings, dict):
             raise ValueError("a plan's settings are a JSON object")
-        known = dict((name, value) for name, value in settings.items() if name in BY_NAME)
-        return cls(**known)
+        unknown = sorted(name for name in settings if name not in BY_NAME)
+        if unknown:  # a setting this version would silently not apply
+            raise ValueError("settings this version does not know: %s (a plan from a newer version of the "
+                             "suite?)" % ", ".join(unknown))
+        return cls(**settings)
 
     def defining(self) -> Dict[str, Any]:
         """What the plan is, for comparison: its defining settings, with those its backend

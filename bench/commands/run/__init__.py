@@ -52,6 +52,9 @@ def main(arguments) -> int:
         write_json_atomic(str(arguments.write_plan), run_plan.to_json())
         print(f"wrote {arguments.write_plan}: run it with `bench run --plan {arguments.write_plan} --out DIR`")
         return 0
+    if arguments.resume and arguments.plan:
+        raise UsageError(f"--resume {arguments.resume} runs the plan recorded there, and --plan {arguments.plan} names "
+                         "another document: give one of them")
     finished = benchmark.run(None if arguments.resume else option_groups.plan_of(arguments), session)
     if finished.loaded:
         print(tables.render(views.build("cells", finished.loaded), arguments.format), end="")
