@@ -223,8 +223,10 @@ def test_docker_compose_up_runs_a_version_and_writes_the_table(docker_engine, tm
     user = "1000:1000" if os.getuid() == 0 else f"{os.getuid()}:{os.getgid()}"
     if os.getuid() == 0:
         os.chown(out, 1000, 1000)
-    environment = dict(os.environ, COMPOSE_PROFILES="cpu", BENCH_RESULTS=str(out), BENCH_USER=user,
-                       BENCH_REPEATS="2", BENCH_EPOCHS="1",
+    plan = tmp_path / "plan.json"  # the services' plan: a document (bench run --write-plan), BENCH_PLAN names it
+    bench("run", "--repeats", "2", "--epochs", "1", "--write-plan", plan)
+    plan.chmod(0o644)  # mounted read-only for the services' user
+    environment = dict(os.environ, COMPOSE_PROFILES="cpu", BENCH_RESULTS=str(out), BENCH_USER=user, BENCH_PLAN=str(plan),
                        PIP_CA_BUNDLE=os.environ.get("PIP_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"),
                        COMPOSE_PROJECT_NAME=f"repro-bench-test-{os.getpid()}")
     command = [*compose_command(), "-f", str(compose_file), "--project-directory", str(REPO)]

@@ -57,7 +57,9 @@ def test_each_job_runs_its_shards_sealed_on_one_gpu_of_its_type(manifests):
     assert json.loads(plans["0.json"])["settings"]["tf"] == "2.8" and plans["0.name"] == "tf2.8-h100-none"
     assert pod["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
     [container] = pod["containers"]
-    assert container["resources"]["limits"] == {"nvidia.com/gpu": 1}
+    assert container["resources"] == {"requests": {"cpu": "4", "memory": "16Gi"},  # Guaranteed QoS
+                                      "limits": {"nvidia.com/gpu": 1, "cpu": "4", "memory": "16Gi"}}
+    assert all(volume["emptyDir"]["sizeLimit"] for volume in pod["volumes"] if "emptyDir" in volume)
     assert container["image"] == "registry.lab.example/ml/repro-bench/worker:tf2.8-gpu"
     assert container["securityContext"] == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                                             "capabilities": {"drop": ["ALL"]}}
@@ -89,6 +91,9 @@ def test_status_reads_each_index_from_the_api():
     (["--run", "a-run-name-so-long-that-its-job-names-cannot-be-kubernetes-names"], "63 characters"),
     (["--until", "5%"], "--until needs bench run"),
     (["--tf", ""], "give --tf"),
+    (["--queue", "bad queue"], "a Kueue LocalQueue name"),
+    (["--namespace", "Bad_NS"], "a Kubernetes namespace"),
+    (["--pod-memory", "lots"], "a Kubernetes quantity"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(change, phrase, tmp_path):
     given = list(PLAN)
@@ -100,6 +105,13 @@ def test_bad_input_is_one_line_and_writes_nothing(change, phrase, tmp_path):
     done = bench_here(*given, "--dry-run", tmp_path / "out")
     assert done.returncode == 2 and phrase in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_merge_without_results_is_one_line(tmp_path):
+    (tmp_path / "shards" / "tf2.8-h100-none").mkdir(parents=True)
+    done = bench_here("k8s", "merge", tmp_path)
+    assert done.returncode == 1 and done.stderr.startswith("error: ") and "no trial results" in done.stderr
+    assert not (tmp_path / "table.md").exists()
 
 
 def test_a_plan_too_big_for_one_job_is_refused(tmp_path, monkeypatch):

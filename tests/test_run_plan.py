@@ -31,6 +31,13 @@ def test_a_plan_survives_its_document_and_refuses_what_it_cannot_take():
         RunPlan.from_json({"schema_version": 99, "settings": {}})
     with pytest.raises(ValueError, match="does not know: warp_speed"):
         RunPlan.from_json({"schema_version": 1, "settings": {"warp_speed": True}})
+    for unversioned in ({}, {"repetas": 5}):  # a typo is never dropped, an empty file never all defaults
+        with pytest.raises(ValueError, match="not a plan document"):
+            RunPlan.from_json(unversioned)
+    with pytest.raises(ValueError, match="--until 1e-09 must be a rate from 0.1 %"):
+        RunPlan(until=1e-9)
+    with pytest.raises(ValueError, match="--repeats-max 1 is below --repeats"):
+        RunPlan(until=0.5, repeats_max=1)
 
 
 def test_every_published_folder_plan_loads_upgraded():
@@ -92,5 +99,5 @@ def test_a_folders_plan_json_of_any_version_is_a_plan_file(tmp_path):
         written = tmp_path / f"{folder}.json"
         assert bench_here("run", "--plan", REPO / "results" / folder / "plan.json", "--write-plan", written).returncode == 0
         assert RunPlan.from_json(json.loads(written.read_text())) == folder_plan.stored(REPO / "results" / folder, "-")
-    with pytest.raises(ValueError, match="results folder's plan.json"):
+    with pytest.raises(ValueError, match="not a plan document"):
         RunPlan.from_json(json.loads((REPO / "results" / "cpu-matrix" / "plan.json").read_text()))

@@ -87,7 +87,8 @@ def test_until_stops_each_cell_when_it_knows_and_check_requires_the_evidence(tmp
 @pytest.mark.parametrize("given, phrase", [
     ("full=matchy", "no verdict 'matchy'"), ("fast=match", "no config 'fast'"),
     ("none=mismatch<=5%", "give it to match only"), ("full", "give CONFIG=VERDICT"),
-    ("full=match<=150%", "below 100 %"),
+    ("full=match<=150%", "up to (not including) 100 %"), ("full=match<=0.00001", "from 0.1 %"),
+    (",", "--require needs an expectation"),
 ])
 def test_a_bad_expectation_is_one_line(given, phrase, tmp_path):
     done = bench_here("check", REPO / "results" / "local-cpu-tf2.21", "--require", given)

@@ -11,7 +11,7 @@ from bench.console import say
 from bench.errors import UsageError, UserError
 from bench.launchers import k8s, slurm
 from bench.report import tables
-from bench.runner import options
+from bench.runner import options, run_plan
 from bench.trial.jsonfile import write_json_atomic
 
 NAME = "k8s"
@@ -27,7 +27,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("action", nargs="?", default="submit", choices=("submit", "status", "merge"),
                         help="submit (default), status RUN, or merge ROOT")
     parser.add_argument("target", nargs="?", metavar="RUN|ROOT", help="status: the run's name; merge: the volume")
-    option_groups.plan_settings(parser)
+    # A Pod runs the version's GPU image: the stack's other settings (backend, interpreter) are the image's.
+    option_groups.plan_settings(parser, [setting.name for setting in run_plan.SETTINGS
+                                         if setting.part != "stack" or setting.name == "tf"])
     parser.add_argument("--plan", type=Path, metavar="FILE", help="submit this plan document instead of plan options")
     cluster = parser.add_argument_group("the cluster")
     cluster.add_argument("--run", metavar="NAME", help="the run's name: Jobs, ConfigMaps and labels carry it")
@@ -44,6 +46,9 @@ def add_arguments(parser) -> None:
     cluster.add_argument("--queue", metavar="NAME",
                          help="a Kueue LocalQueue: the Jobs get its label and are created suspended, for Kueue "
                               "to admit by quota and GPU flavor")
+    cluster.add_argument("--cpus", default="4", help="CPUs each Pod requests and is limited to (default 4)")
+    cluster.add_argument("--pod-memory", default="16Gi", metavar="QUANTITY",
+                         help="memory each Pod requests and is limited to (default 16Gi)")
     cluster.add_argument("--time-limit", default="1:00:00", metavar="TIME",
                          help="how long one shard may take (activeDeadlineSeconds; shards are cut to fit), as "
                               "Slurm writes it (default 1:00:00)")
@@ -70,7 +75,7 @@ def main(arguments) -> int:
     cluster = k8s.Cluster(gpu_types=k8s.parse_gpu_types(arguments.gpu_types), claim=arguments.claim,
                           registry=arguments.registry, run=arguments.run, namespace=arguments.namespace,
                           queue=arguments.queue, time_limit=arguments.time_limit,
-                          trial_seconds=arguments.trial_seconds)
+                          trial_seconds=arguments.trial_seconds, cpus=arguments.cpus, memory=arguments.pod_memory)
     chosen = option_groups.plan_of(arguments)
     if chosen.until:
         raise UsageError("--until needs bench run (or bench slurm): a Pod runs the in-container batch, which runs "
@@ -135,7 +140,9 @@ def _merge(arguments) -> int:
                              text=True)
     (root / "check.txt").write_text(checked.stdout + checked.stderr)
     for extra, name in (([], "table.md"), (["--format", "json"], "table.json"), (["--format", "html"], "report.html")):
-        subprocess.run([*python, "report", str(root / "shards"), *extra, "--output", str(root / name)],
-                       capture_output=True, check=False)
+        done = subprocess.run([*python, "report", str(root / "shards"), *extra, "--output", str(root / name)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:  # no results there, or one that cannot be read: its own line says which
+            raise UserError(f"bench k8s merge {root}: {slurm.first_line(done.stderr).removeprefix('error: ')}")
     say(f"merged {root / 'shards'} into {root}/table.md, table.json, report.html; check: {root / 'check.txt'}")
     return checked.returncode

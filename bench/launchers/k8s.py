@@ -54,6 +54,8 @@ class Cluster:
     queue: str | None = None
     time_limit: str = "1:00:00"
     trial_seconds: float = 120.0
+    cpus: str = "4"                  # requested and limited alike: a GPU Pod of Guaranteed QoS, timings undisturbed
+    memory: str = "16Gi"
 
 
 def parse_gpu_types(text: str) -> dict[str, str]:
@@ -109,9 +111,22 @@ def job_name(cluster: Cluster, version: str | None, gpu_type: str | None) -> str
     return f"{cluster.run}-tf{(version or 'local').replace('.', '-')}-{gpu_type}"
 
 
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+
+
 def _check_names(cluster: Cluster, found: list[slurm.Shard]) -> None:
     if not NAME.match(cluster.run):
         raise UsageError(f"--run {cluster.run!r}: a Kubernetes name: lower case letters, digits and '-'")
+    if cluster.namespace is not None and (not NAME.match(cluster.namespace) or len(cluster.namespace) > MAX_NAME):
+        raise UsageError(f"--namespace {cluster.namespace!r}: a Kubernetes namespace: lower case letters, digits "
+                         f"and '-', at most {MAX_NAME}")
+    if cluster.queue is not None and (not cluster.queue or not LABEL_VALUE.match(cluster.queue)):
+        raise UsageError(f"--queue {cluster.queue!r}: a Kueue LocalQueue name, as a label value: letters, digits, "
+                         f"'-', '_' and '.', at most {MAX_NAME}")
+    for option, value in (("--cpus", cluster.cpus), ("--pod-memory", cluster.memory)):
+        if not QUANTITY.match(value):
+            raise UsageError(f"{option} {value!r}: a Kubernetes quantity, e.g. 4 or 500m (CPUs), 16Gi (memory)")
     if any(shard.version is None for shard in found):
         raise UsageError("bench k8s runs the worker image of each TF version: give --tf, e.g. --tf 2.8,2.21")
     longest = max((job_name(cluster, shard.version, shard.gpu_type) for shard in found), key=len)
@@ -164,7 +179,8 @@ def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: s
         "env": [{"name": "BENCH_DEVICE", "value": "gpu"}, {"name": "BENCH_IMAGE", "value": image},
                 {"name": "CUDA_CACHE_PATH", "value": images.CONTAINER_CUDA_CACHE_DIR},
                 *({"name": key, "value": value} for key, value in images.TRIAL_ENVIRONMENT.items())],
-        "resources": {"limits": {"nvidia.com/gpu": 1}},
+        "resources": {"requests": {"cpu": cluster.cpus, "memory": cluster.memory},
+                      "limits": {"nvidia.com/gpu": 1, "cpu": cluster.cpus, "memory": cluster.memory}},
         "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                             "capabilities": {"drop": ["ALL"]}},
         "volumeMounts": [{"name": "results", "mountPath": RESULTS},
@@ -184,8 +200,9 @@ def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: s
                     "containers": [container],
                     "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": cluster.claim}},
                                 {"name": "plans", "configMap": {"name": f"{name}-plans"}},
-                                *({"name": f"scratch-{index}", "emptyDir": {"medium": "Memory"}}
-                                  for index in range(len(images.TRIAL_TMPFS)))]}}
+                                *({"name": f"scratch-{index}", "emptyDir": {"medium": "Memory",
+                                                                             "sizeLimit": _size(options)}}
+                                  for index, options in enumerate(images.TRIAL_TMPFS.values()))]}}
     spec = {"completionMode": "Indexed", "completions": completions, "parallelism": completions,
             "backoffLimitPerIndex": INDEX_RETRIES, "maxFailedIndexes": completions,
             "activeDeadlineSeconds": int(slurm.parse_time(cluster.time_limit)),
@@ -199,6 +216,12 @@ def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: s
     return {"apiVersion": "batch/v1", "kind": "Job",
             "metadata": _metadata(cluster, name, {QUEUE_LABEL: cluster.queue} if cluster.queue else None),
             "spec": spec}
+
+
+def _size(tmpfs_options: str) -> str:
+    """A tmpfs size (size=1g) as a Kubernetes quantity (1Gi)."""
+    size = dict(part.split("=", 1) for part in tmpfs_options.split(",") if "=" in part)["size"]
+    return size[:-1] + {"k": "Ki", "m": "Mi", "g": "Gi"}[size[-1].lower()]
 
 
 # Status ------------------------------------------------------------------------------------------

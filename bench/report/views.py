@@ -43,7 +43,8 @@ Legend:
   the time (95 % upper bound, exact binomial: 1 - 0.05^(1/n); 45 % for 5 runs, 26 % for 10, 5 %
   for 59; bench run --until RATE runs until it is below RATE); mismatch (largest 60 %, 15-95 %;
   1st at run 2) = the largest group of identical runs holds 60 % of them (95 % Clopper-Pearson
-  interval 15-95 %), and run 2 was the first to differ. In-process: a trial (two runs) is one.
+  interval 15-95 %), and run 2 was the first to differ. In-process: a trial (two runs in one
+  process) is one comparison: mismatch (0/2 trials identical, 0-84 %; 1st at trial 1).
 - max |Δw|, max |Δ val_loss|: the largest absolute difference between compared runs, over every
   final weight, and over every epoch's val_loss (the loss, for a model that never validates;
   JSON output: every metric); diverges at epoch: the first epoch whose metrics differ (bit for
@@ -351,6 +352,10 @@ def verdict_with_evidence(cell: Cell) -> str:
     """The verdict and how sure it is (bench.runner.confidence; see the legend)."""
     if cell.divergence_bound is not None:
         return f"{cell.verdict} (≤{_percent(cell.divergence_bound)})"
+    if cell.largest_share is not None and cell.protocol == "in-process":  # a trial is one comparison
+        return (f"{cell.verdict} ({cell.identical}/{cell.runs_compared} trials identical, "
+                f"{_percent(cell.largest_share_low, '')}-{_percent(cell.largest_share_high)}; "
+                f"1st at trial {cell.first_difference_at})")
     if cell.largest_share is not None:
         return (f"{cell.verdict} (largest {_percent(cell.largest_share)}, {_percent(cell.largest_share_low, '')}-"
                 f"{_percent(cell.largest_share_high)}; 1st at run {cell.first_difference_at})")
@@ -366,6 +371,9 @@ def _record(cell: Cell | None) -> dict | None:
     return None if cell is None else {"identical": cell.identical, "trials": cell.trials, "verdict": cell.verdict,
                                       "runs_compared": cell.runs_compared,
                                       "divergence_bound": cell.divergence_bound,
+                                      "largest_share": cell.largest_share,
+                                      "largest_share_low": cell.largest_share_low,
+                                      "largest_share_high": cell.largest_share_high,
                                       "first_difference_at": cell.first_difference_at,
                                       "fit_seconds_median": cell.fit_seconds_median,
                                       "overhead_vs_none": cell.overhead_vs_none}

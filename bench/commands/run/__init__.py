@@ -7,7 +7,7 @@ from bench.errors import UsageError
 from bench.commands import option_groups
 from bench.report import tables, views
 from bench.commands.option_groups import positive_int
-from bench.trial.jsonfile import write_json_atomic
+from bench.trial.jsonfile import read_json, write_json_atomic
 
 NAME = "run"
 HELP = "run trials and print the table"
@@ -49,6 +49,7 @@ def main(arguments) -> int:
             raise UsageError("--write-plan writes the plan these options make; --resume DIR already has one "
                              "(DIR/plan.json): give one of them")
         run_plan = option_groups.plan_of(arguments)
+        _writable_plan_file(arguments.write_plan)
         write_json_atomic(str(arguments.write_plan), run_plan.to_json())
         print(f"wrote {arguments.write_plan}: run it with `bench run --plan {arguments.write_plan} --out DIR`")
         return 0
@@ -59,3 +60,19 @@ def main(arguments) -> int:
     if finished.loaded:
         print(tables.render(views.build("cells", finished.loaded), arguments.format), end="")
     return finished.exit_status
+
+
+def _writable_plan_file(path: Path) -> None:
+    """--write-plan replaces a plan document, never a results folder's record (its plan.json)
+    or another file."""
+    if not path.exists():
+        return
+    try:
+        document = read_json(str(path))
+    except (OSError, ValueError):
+        document = None
+    if not isinstance(document, dict) or set(document) != {"schema_version", "settings"} or \
+            (path.parent / "trials").is_dir():
+        raise UsageError(f"--write-plan {path}: the file is there and is not a plan document (a results folder's "
+                         "plan.json is its record: leave it, or continue that folder with --resume); give another file")
+

@@ -18,7 +18,7 @@ from bench.environments import datasets, machine, preconditions
 from bench.errors import UsageError, UserError
 from bench.results import archive, folder_plan
 from bench.commands.run import until
-from bench.runner import manifest, options, plan, run_plan, work_queue
+from bench.runner import confidence, manifest, options, plan, run_plan, work_queue
 from bench.runner.budget import Budget
 from bench.runner.tree import FolderBusy, ResultTree
 from bench.trial.result import FAILED
@@ -149,7 +149,7 @@ def _planned_before(tree: ResultTree) -> list[str]:
 def _say_decisions(decisions: dict, chosen: run_plan.RunPlan) -> None:
     """Where each cell stopped, and why."""
     for group, decision in sorted(decisions.items(), key=lambda item: [str(part) for part in item[0]]):
-        say(f"--until {chosen.until:.0%}: {'/'.join(str(part) for part in group if part)}: {decision.trials} trials, "
+        say(f"--until {confidence.shown(chosen.until)}: {'/'.join(str(part) for part in group if part)}: {decision.trials} trials, "
             f"{decision.why}")
 
 
