@@ -139,10 +139,9 @@ def _shard_plan(chosen: RunPlan, shard: slurm.Shard) -> RunPlan:
     """The shard's plan as its Pod reads it: the image's interpreter, the experiment file
     where the ConfigMap puts it, one machine name per GPU type."""
     experiment = f"{EXPERIMENT_DIR}/{PurePosixPath(chosen.experiment).name}" if chosen.experiment else None
-    overlap = "beside" if chosen.overlap == "auto" else chosen.overlap
-    return chosen.replace(configs=shard.configs, tf=shard.version, overlap=overlap, experiment=experiment,
-                          python="python3", backend="docker", variant="gpu", envs_dir=None, pythonpath=None,
-                          machine=f"k8s-{shard.gpu_type}")
+    narrowed = slurm.shard_plan(chosen, shard)  # the shard's version, configs and GPU overlap, as Slurm's
+    return narrowed.replace(experiment=experiment, python="python3", backend="docker", variant="gpu",
+                            envs_dir=None, pythonpath=None, machine=f"k8s-{shard.gpu_type}")
 
 
 def _labels(cluster: Cluster) -> dict:

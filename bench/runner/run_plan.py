@@ -17,7 +17,7 @@ Worker side (Python 3.6): the in-container batch reads plan files too.
 
 import math
 import sys
-from typing import Any, Container, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from bench.runner import process
 from bench.trial import upgrade, user_experiment
@@ -321,12 +321,11 @@ class RunPlan(object):
             found["dataset"] = None  # --data overrides --dataset
         return found
 
-    def differences(self, other: "RunPlan", names: Optional[Container[str]] = None) -> List[Tuple[str, Any, Any]]:
-        """The defining settings (among ``names``, default all) where ``other`` differs from
-        this plan: (name, this plan's value, the other's)."""
+    def differences(self, other: "RunPlan") -> List[Tuple[str, Any, Any]]:
+        """The defining settings where ``other`` differs from this plan: (name, this plan's
+        value, the other's)."""
         mine, theirs = self.defining(), other.defining()
-        return [(name, mine[name], theirs[name]) for name in DEFINING
-                if (names is None or name in names) and mine[name] != theirs[name]]
+        return [(name, mine[name], theirs[name]) for name in DEFINING if mine[name] != theirs[name]]
 
 
 def upgrade_arguments(arguments: dict) -> dict:
