@@ -155,3 +155,5 @@ def test_the_in_container_batch_runs_an_experiment_with_its_own_data(tmp_path):
     assert done.returncode == 0, done.stderr
     [cell] = json.loads(bench("report", tmp_path / "out", "--format", "json").stdout)
     assert cell["verdict"] == "match" and cell["dataset"] == "cnn_batchnorm_dropout.py load_data"
+    # Its folder is as whole as bench run's: machine.json recorded, every file in the manifest.
+    assert bench("check", tmp_path / "out", check=False).returncode == 0

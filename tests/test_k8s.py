@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from bench.launchers import k8s
+from bench.launchers import k8s, k8s_state
 from tests.conftest import REPO, bench_here
 
 pytestmark = pytest.mark.unit
@@ -24,16 +24,16 @@ def manifests(tmp_path_factory):
     folder = tmp_path_factory.mktemp("k8s")
     done = bench_here(*PLAN, "--dry-run", folder)
     assert done.returncode == 0, done.stderr
-    return {path.name: json.loads(path.read_text()) for path in sorted(folder.iterdir())}
+    return {str(path.relative_to(folder)): json.loads(path.read_text()) for path in sorted(folder.rglob("*.json"))}
 
 
 def test_the_manifests_are_the_golden_ones(manifests):
     golden = GOLDEN / "manifests"
     if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.mkdir(exist_ok=True)
         for name, document in manifests.items():
+            (golden / name).parent.mkdir(parents=True, exist_ok=True)
             (golden / name).write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
-    assert sorted(manifests) == sorted(path.name for path in golden.iterdir())
+    assert sorted(manifests) == sorted(str(path.relative_to(golden)) for path in golden.rglob("*.json"))
     for name, document in manifests.items():
         assert document == json.loads((golden / name).read_text()), name
 
@@ -42,11 +42,12 @@ def test_the_manifests_are_the_golden_ones(manifests):
 def test_every_manifest_is_valid_for_kubernetes(manifests, version):
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
     for name, document in manifests.items():
-        kubernetes_validate.validate(document, version, strict=True)  # raises naming the field
+        if not name.startswith("kueue/"):  # Kueue's own kinds: its CRD schemas, below
+            kubernetes_validate.validate(document, version, strict=True)  # raises naming the field
 
 
 def test_each_job_runs_its_shards_sealed_on_one_gpu_of_its_type(manifests):
-    jobs = {name: document for name, document in manifests.items() if name.endswith(".job.json")}
+    jobs = {name: document for name, document in manifests.items() if name.endswith(".job.json") and "/" not in name}
     assert set(jobs) == {f"lab-tf{v}-{g}.job.json" for v in ("2-8", "2-21") for g in ("h100", "a100")}
     job = jobs["lab-tf2-8-h100.job.json"]
     spec, pod = job["spec"], job["spec"]["template"]["spec"]
@@ -73,13 +74,194 @@ def test_each_job_runs_its_shards_sealed_on_one_gpu_of_its_type(manifests):
     assert policy["podSelector"] == {"matchLabels": {"repro-bench/run": "lab"}} and "ingress" not in policy
 
 
+def kueue_errors(document: dict) -> list[str]:
+    """Where a document breaks Kueue's CRD schema (v0.19.2, vendored: tests/fixtures/kueue/SOURCE.md),
+    strictly: an unknown field is an error, as kubectl --validate=strict makes it."""
+    from jsonschema import Draft7Validator
+
+    def strict(node):
+        if not isinstance(node, dict):
+            return node
+        out = {key: ({name: strict(value) for name, value in child.items()} if key == "properties" else
+                     [strict(value) for value in child] if key in ("anyOf", "allOf", "oneOf") else
+                     strict(child) if key in ("items", "additionalProperties", "not") else child)
+               for key, child in node.items()}
+        if "properties" in out and "additionalProperties" not in out \
+                and not out.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+        return out
+    version = document["apiVersion"].split("/")[1]
+    schema = json.loads((REPO / "tests" / "fixtures" / "kueue" / f"{document['kind'].lower()}.{version}.json").read_text())
+    return sorted(f"{'.'.join(map(str, error.absolute_path))}: {error.message}"
+                  for error in Draft7Validator(strict(schema)).iter_errors(document))
+
+
+def as_kueue_workload(job: dict) -> dict:
+    """The Workload Kueue makes of a queued Job (its jobframework: one PodSet "main" of the
+    Job's parallelism and Pod template), which Kueue admits against the queue's flavors."""
+    return {"apiVersion": k8s.KUEUE_API, "kind": "Workload", "metadata": {"name": f"job-{job['metadata']['name']}"},
+            "spec": {"queueName": job["metadata"]["labels"][k8s.QUEUE_LABEL],
+                     "podSets": [{"name": "main", "count": job["spec"]["parallelism"],
+                                  "template": job["spec"]["template"]}]}}
+
+
+def test_queued_jobs_and_the_kueue_objects_are_valid_for_kueue(manifests):
+    queued = [document for document in manifests.values() if k8s.QUEUE_LABEL in document["metadata"].get("labels", {})]
+    assert len(queued) == 4 and all(document["spec"]["suspend"] for document in queued)
+    for job in queued:
+        assert kueue_errors(as_kueue_workload(job)) == []
+    kueue = {name: document for name, document in manifests.items() if name.startswith("kueue/")}
+    assert sorted(kueue) == ["kueue/a100.resourceflavor.json", "kueue/h100.resourceflavor.json",
+                             "kueue/team-a.clusterqueue.json", "kueue/team-a.localqueue.json"]
+    for document in kueue.values():
+        assert kueue_errors(document) == [], document["kind"]
+    assert kueue["kueue/h100.resourceflavor.json"]["spec"]["nodeLabels"] == {
+        "nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}  # Kueue admits the h100 Job on this flavor only
+    [group] = kueue["kueue/team-a.clusterqueue.json"]["spec"]["resourceGroups"]
+    assert group["flavors"][0] == {"name": "h100", "resources": [  # 6 Pods of 4 CPUs and 16Gi: the run at once
+        {"name": "cpu", "nominalQuota": "24"}, {"name": "memory", "nominalQuota": "96Gi"},
+        {"name": "nvidia.com/gpu", "nominalQuota": 6}]}
+    # The check can fail: a PodSet Kueue would refuse, a flavor name it would not take.
+    broken = as_kueue_workload(queued[0])
+    broken["spec"]["podSets"][0]["count"] = -1
+    assert kueue_errors(broken) and kueue_errors({**kueue["kueue/h100.resourceflavor.json"], "spec": {"nodeLabel": {}}})
+
+
+def test_the_merge_job_runs_the_host_image_sealed_and_is_applied_after_the_shards(manifests):
+    merge = manifests["merge/lab-merge.job.json"]
+    [container] = merge["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "registry.lab.example/ml/repro-bench/host" and container["args"] == [
+        "k8s", "merge", "/results"]  # the host image's entrypoint is python3 -m bench: bench k8s merge /results
+    assert "nvidia.com/gpu" not in container["resources"]["limits"] and merge["spec"]["backoffLimit"] == 0
+    assert container["securityContext"]["readOnlyRootFilesystem"] and "suspend" not in merge["spec"]  # not queued
+    assert merge["spec"]["template"]["metadata"]["labels"]["repro-bench/run"] == "lab"  # under the NetworkPolicy
+
+
+def as_the_api_returns(manifests, states: dict) -> tuple[dict, dict]:
+    """The run's Jobs and ConfigMaps as ``kubectl get -o json`` lists them after an apply: the
+    fields the API server adds (uid, selector, controller labels, Pod defaults) and a status
+    per Job (from ``states``: name -> status; Jobs not named are left out)."""
+    import copy
+    jobs, config_maps = [], []
+    for name, document in manifests.items():
+        document = copy.deepcopy(document)
+        document["metadata"].update(uid=f"uid-{name}", resourceVersion="1", creationTimestamp="2026-12-02T08:00:00Z")
+        job_name = document["metadata"]["name"]
+        if name.endswith(".configmap.json") and job_name.removesuffix("-plans") in states:
+            config_maps.append(document)
+        if name.endswith(".job.json") and job_name in states:
+            uid = document["metadata"]["uid"]
+            document["spec"].update(selector={"matchLabels": {"batch.kubernetes.io/controller-uid": uid}},
+                                    podReplacementPolicy="Failed", manualSelector=False)
+            document["spec"].setdefault("suspend", False)
+            template = document["spec"]["template"]
+            template["metadata"]["labels"].update({"batch.kubernetes.io/controller-uid": uid, "controller-uid": uid,
+                                                   "batch.kubernetes.io/job-name": job_name, "job-name": job_name})
+            template["spec"].update(dnsPolicy="ClusterFirst", schedulerName="default-scheduler",
+                                    terminationGracePeriodSeconds=30)
+            for container in template["spec"]["containers"]:
+                container.update(imagePullPolicy="IfNotPresent", terminationMessagePath="/dev/termination-log")
+            document["status"] = states[job_name]
+            jobs.append(document)
+    return {"apiVersion": "v1", "kind": "List", "items": jobs}, {"apiVersion": "v1", "kind": "List", "items": config_maps}
+
+
+FAILED = {"conditions": [{"type": "Failed", "status": "True", "reason": "FailedIndexes"}]}
+
+
+def test_resubmission_runs_only_the_failed_shards_from_the_api_alone(manifests):
+    """tf2.8 on h100: none and seeds succeeded, full failed for good; the a100 Job ran out of time
+    with one index done; tf2.21 on h100 is still queued. Resubmitted: full on h100, and the
+    two a100 shards, each in a Job of its own first Job's spec; nothing that may still run."""
+    states = {"lab-tf2-8-h100": {"completedIndexes": "0-1", "failedIndexes": "2", **FAILED},
+              "lab-tf2-8-a100": {"completedIndexes": "0", "conditions": [{"type": "Failed", "status": "True",
+                                                                          "reason": "DeadlineExceeded"}]},
+              "lab-tf2-21-h100": {"conditions": [{"type": "Suspended", "status": "True"}]}}
+    jobs, config_maps = as_the_api_returns(manifests, states)
+    shards = k8s_state.shards(k8s_state.status(jobs, config_maps))
+    assert shards == {"tf2.8-h100-none": "succeeded", "tf2.8-h100-seeds": "succeeded", "tf2.8-h100-full": "failed",
+                      "tf2.8-a100-none": "succeeded", "tf2.8-a100-seeds": "failed", "tf2.8-a100-full": "failed",
+                      "tf2.21-h100-none": "suspended", "tf2.21-h100-seeds": "suspended",
+                      "tf2.21-h100-full": "suspended"}
+    again = k8s_state.resubmission(jobs, config_maps)
+    assert sorted(again) == ["lab-tf2-8-a100-r1.configmap.json", "lab-tf2-8-a100-r1.job.json",
+                             "lab-tf2-8-h100-r1.configmap.json", "lab-tf2-8-h100-r1.job.json"]
+    first = manifests["lab-tf2-8-h100.configmap.json"]["data"]
+    assert again["lab-tf2-8-h100-r1.configmap.json"]["data"] == {"0.json": first["2.json"], "0.name": "tf2.8-h100-full"}
+    retry = again["lab-tf2-8-h100-r1.job.json"]
+    assert retry["spec"]["completions"] == 1 and retry["spec"]["suspend"] is True  # Kueue admits it, as the first
+    assert retry["spec"]["template"]["spec"]["volumes"][1] == {"name": "plans",
+                                                              "configMap": {"name": "lab-tf2-8-h100-r1-plans"}}
+    assert "selector" not in retry["spec"] and "job-name" not in retry["spec"]["template"]["metadata"]["labels"]
+    assert again["lab-tf2-8-a100-r1.configmap.json"]["data"]["1.name"] == "tf2.8-a100-full"
+    for document in again.values():
+        for version in KUBERNETES:
+            pytest.importorskip("kubernetes_validate").validate(document, version, strict=True)
+
+    # The retry fails too: the next round retries it (not the first Job again); once it succeeds, nothing.
+    manifests = {**manifests, **again}
+    states["lab-tf2-8-h100-r1"] = {"failedIndexes": "0", **FAILED}
+    jobs, config_maps = as_the_api_returns(manifests, states)
+    assert sorted(k8s_state.resubmission(jobs, config_maps)) == [
+        "lab-tf2-8-a100-r2.configmap.json", "lab-tf2-8-a100-r2.job.json",
+        "lab-tf2-8-h100-r2.configmap.json", "lab-tf2-8-h100-r2.job.json"]
+    states["lab-tf2-8-h100-r1"] = {"completedIndexes": "0", "conditions": [{"type": "Complete", "status": "True"}]}
+    states["lab-tf2-8-a100-r1"] = {"active": 1}
+    jobs, config_maps = as_the_api_returns(manifests, states)
+    assert k8s_state.resubmission(jobs, config_maps) == {}
+    assert k8s_state.shards(k8s_state.status(jobs, config_maps))["tf2.8-h100-full"] == "succeeded"
+
+
+@pytest.fixture
+def kubectl(manifests, tmp_path, monkeypatch):
+    """A stand-in for kubectl (no API server can run here): ``get jobs|configmaps -o json``
+    answers from files, ``apply -f DIR`` records the folder. Returns the folder of answers."""
+    answers = tmp_path / "api"
+    answers.mkdir()
+    script = answers / "kubectl"
+    script.write_text(f"""#!/bin/sh
+case "$1" in
+  get) cat {answers}/$2.json ;;
+  apply) echo "$@" >> {answers}/applied; echo "job.batch/x created" ;;
+esac
+""")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{answers}:{os.environ['PATH']}")
+    return answers
+
+
+def test_status_and_resubmit_commands_read_the_api_and_say_what_to_do_next(manifests, kubectl, tmp_path):
+    states = {"lab-tf2-8-h100": {"completedIndexes": "0-1", "failedIndexes": "2", **FAILED}}
+    jobs, config_maps = as_the_api_returns(manifests, states)
+    (kubectl / "jobs.json").write_text(json.dumps(jobs))
+    (kubectl / "configmaps.json").write_text(json.dumps(config_maps))
+    done = bench_here("k8s", "status", "lab")
+    assert done.returncode == 0 and "2 of 3 shards succeeded; failed: tf2.8-h100-full" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1] == "next: bench k8s resubmit lab --apply (runs the failed shards again)"
+    done = bench_here("k8s", "resubmit", "lab", "--dry-run", tmp_path / "again")
+    assert done.returncode == 0 and sorted(path.name for path in (tmp_path / "again").iterdir()) == [
+        "lab-tf2-8-h100-r1.configmap.json", "lab-tf2-8-h100-r1.job.json"]
+    done = bench_here("k8s", "resubmit", "lab", "--apply", "--out", tmp_path / "volume")
+    assert done.returncode == 0 and (kubectl / "applied").read_text().split()[-1].endswith("lab-resubmitted")
+
+    states["lab-tf2-8-h100"] = {"completedIndexes": "0-2", "conditions": [{"type": "Complete", "status": "True"}]}
+    (kubectl / "jobs.json").write_text(json.dumps(as_the_api_returns(manifests, states)[0]))
+    done = bench_here("k8s", "status", "lab")
+    assert "3 of 3 shards succeeded" in done.stdout and "kubectl apply -f DIR/merge" in done.stdout
+    done = bench_here("k8s", "resubmit", "lab", "--apply")
+    assert done.returncode == 0 and "nothing to resubmit" in done.stderr
+    (kubectl / "jobs.json").write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": []}))
+    done = bench_here("k8s", "status", "other")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1 and "no Jobs labelled repro-bench/run=other" in done.stderr
+
+
 def test_status_reads_each_index_from_the_api():
     recorded = json.loads((GOLDEN / "status.json").read_text())
-    rows = k8s.status(recorded["jobs"], recorded["configmaps"])
+    rows = k8s_state.status(recorded["jobs"], recorded["configmaps"])
     assert [(row["shard"], row["state"]) for row in rows] == [
         ("tf2.8-h100-none", "succeeded"), ("tf2.8-h100-seeds", "active"), ("tf2.8-h100-full", "failed"),
         ("tf2.21-h100-none", "suspended"), ("tf2.21-h100-seeds", "suspended")]
-    assert k8s.indexes("0-2,5,7-8") == {0, 1, 2, 5, 7, 8}
+    assert k8s_state.indexes("0-2,5,7-8") == {0, 1, 2, 5, 7, 8}
 
 
 @pytest.mark.parametrize("change, phrase", [
@@ -92,6 +274,7 @@ def test_status_reads_each_index_from_the_api():
     (["--until", "5%"], "--until needs bench run"),
     (["--tf", ""], "give --tf"),
     (["--queue", "bad queue"], "a Kueue LocalQueue name"),
+    (["--queue", "Team_A"], "a Kueue LocalQueue name"),
     (["--namespace", "Bad_NS"], "a Kubernetes namespace"),
     (["--pod-memory", "lots"], "a Kubernetes quantity"),
 ])

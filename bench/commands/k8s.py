@@ -9,7 +9,7 @@ from pathlib import Path
 from bench.commands import option_groups
 from bench.console import say
 from bench.errors import UsageError, UserError
-from bench.launchers import k8s, slurm
+from bench.launchers import k8s, k8s_state, slurm
 from bench.report import tables
 from bench.runner import options, run_plan
 from bench.trial.jsonfile import write_json_atomic
@@ -19,14 +19,16 @@ HELP = "run the plan on Kubernetes (Indexed Jobs, Kueue), or show how far it is"
 DESCRIPTION = ("Cut the plan into shards as bench slurm does and write, per TF version and GPU type, an "
                "Indexed Job whose index picks its shard's plan document from a ConfigMap; --dry-run DIR "
                "writes the manifests, --apply submits them with kubectl. `bench k8s status RUN` shows each "
-               "shard from the API; `bench k8s merge ROOT` checks the shards on the results volume and "
-               "writes the merged tables.")
+               "shard from the API; `bench k8s resubmit RUN` runs again the shards that failed (from the "
+               "API alone); `bench k8s merge ROOT` checks the shards on the results volume and writes the "
+               "merged tables (the merge Job, merge/ beside the manifests, does the same on the cluster).")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", nargs="?", default="submit", choices=("submit", "status", "merge"),
-                        help="submit (default), status RUN, or merge ROOT")
-    parser.add_argument("target", nargs="?", metavar="RUN|ROOT", help="status: the run's name; merge: the volume")
+    parser.add_argument("action", nargs="?", default="submit", choices=("submit", "status", "resubmit", "merge"),
+                        help="submit (default), status RUN, resubmit RUN, or merge ROOT")
+    parser.add_argument("target", nargs="?", metavar="RUN|ROOT",
+                        help="status, resubmit: the run's name; merge: the volume")
     # A Pod runs the version's GPU image: the stack's other settings (backend, interpreter) are the image's.
     option_groups.plan_settings(parser, [setting.name for setting in run_plan.SETTINGS
                                          if setting.part != "stack" or setting.name == "tf"])
@@ -66,6 +68,8 @@ def main(arguments) -> int:
         return _status(arguments)
     if arguments.action == "merge":
         return _merge(arguments)
+    if arguments.action == "resubmit":
+        return _resubmit(arguments)
     missing = [flag for flag, value in (("--run", arguments.run), ("--gpu-types", arguments.gpu_types),
                                         ("--claim", arguments.claim), ("--registry", arguments.registry)) if not value]
     if missing:
@@ -94,27 +98,43 @@ def main(arguments) -> int:
             say(f"every shard is complete in {arguments.out}; nothing to submit")
             return 0
     documents = k8s.manifests(chosen, cluster, found)
-    folder = arguments.dry_run or Path(arguments.out or ".") / "k8s" / cluster.run
-    if arguments.apply and not shutil.which("kubectl"):
-        raise UserError("kubectl is not on PATH: install it (or use --dry-run DIR and apply the manifests yourself)")
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, document in documents.items():
-        write_json_atomic(str(folder / name), document)
-    say(f"{len(found)} shards in {sum(name.endswith('.job.json') for name in documents)} Indexed Jobs: {folder}")
+    folder = _write(documents, arguments.dry_run or Path(arguments.out or ".") / "k8s" / cluster.run, arguments.apply)
+    indexed = sum(name.endswith(".job.json") and "/" not in name for name in documents)
+    say(f"{len(found)} shards in {indexed} Indexed Jobs: {folder}")
     if arguments.apply:
-        done = subprocess.run(["kubectl", "apply", "-f", str(folder)], capture_output=True, text=True)
-        if done.returncode != 0:
-            raise UserError(f"kubectl apply failed: {slurm.first_line(done.stderr) or slurm.first_line(done.stdout)}")
-        say(done.stdout.strip())
+        _apply(folder)
+    if cluster.queue:
+        say(f"the Jobs wait, suspended, for Kueue's LocalQueue {cluster.queue}; where it has none, {folder / 'kueue'} "
+            "holds a ResourceFlavor per GPU type, a ClusterQueue and the LocalQueue (kubectl apply -f, by an admin)")
+    say(f"when every shard has succeeded (bench k8s status {cluster.run}): kubectl apply -f "
+        f"{folder / k8s.MERGE_FOLDER} merges them on the cluster")
     return 0
 
 
-def _status(arguments) -> int:
+def _write(documents: dict[str, dict], folder: Path, apply: bool) -> Path:
+    if apply and not shutil.which("kubectl"):
+        raise UserError("kubectl is not on PATH: install it (or use --dry-run DIR and apply the manifests yourself)")
+    for name, document in documents.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(str(folder / name), document)
+    return folder
+
+
+def _apply(folder: Path) -> None:
+    """kubectl apply -f FOLDER: the folder's own files (merge/ is applied later, by hand)."""
+    done = subprocess.run(["kubectl", "apply", "-f", str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise UserError(f"kubectl apply failed: {slurm.first_line(done.stderr) or slurm.first_line(done.stdout)}")
+    say(done.stdout.strip())
+
+
+def _from_api(arguments, action: str) -> tuple[str, dict, dict]:
+    """The run's name, and its Jobs and ConfigMaps as the API lists them (kubectl get -o json)."""
     run = arguments.target or arguments.run
     if not run:
-        raise UsageError("bench k8s status RUN: give the run's name")
+        raise UsageError(f"bench k8s {action} RUN: give the run's name")
     if not shutil.which("kubectl"):
-        raise UserError("kubectl is not on PATH: bench k8s status asks the API through it")
+        raise UserError(f"kubectl is not on PATH: bench k8s {action} asks the API through it")
     namespace = ["--namespace", arguments.namespace] if arguments.namespace else []
     found = {}
     for kind in ("jobs", "configmaps"):
@@ -122,12 +142,54 @@ def _status(arguments) -> int:
                               capture_output=True, text=True)
         if done.returncode != 0:
             raise UserError(f"kubectl get {kind} failed: {slurm.first_line(done.stderr)}")
-        found[kind] = json.loads(done.stdout)
-    rows = k8s.status(found["jobs"], found["configmaps"])
+        try:
+            found[kind] = json.loads(done.stdout)
+        except ValueError:
+            raise UserError(f"kubectl get {kind} -o json gave no JSON: {slurm.first_line(done.stdout)}") from None
+    if not found["jobs"].get("items"):
+        raise UserError(f"no Jobs labelled {k8s.RUN_LABEL}={run}" + (f" in namespace {arguments.namespace}"
+                        if arguments.namespace else "") + ": check the run's name and --namespace")
+    return run, found["jobs"], found["configmaps"]
+
+
+def _status(arguments) -> int:
+    run, jobs, config_maps = _from_api(arguments, "status")
+    rows = k8s_state.status(jobs, config_maps)
     table = tables.Table(headers=["job", "index", "shard", "state"],
                          rows=[[row["job"], str(row["index"]), row["shard"], row["state"]] for row in rows],
                          records=rows)
     print(tables.render(table, "plain"), end="")
+    states = k8s_state.shards(rows)
+    failed = sorted(shard for shard, state in states.items() if state == "failed")
+    waiting = sorted(shard for shard, state in states.items() if state in k8s_state.WAITING)
+    succeeded = len(states) - len(failed) - len(waiting)
+    print(f"{succeeded} of {len(states)} shards succeeded" + (f"; {len(waiting)} waiting" if waiting else "")
+          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    merge = k8s_state.merge_state(jobs)
+    if failed:
+        print(f"next: bench k8s resubmit {run} --apply (runs the failed shards again)")
+    elif not waiting:
+        print(f"merge Job: {merge}" if merge else "next: kubectl apply -f DIR/merge (DIR: the manifests' folder), "
+              "or bench k8s merge ROOT where the volume is mounted")
+    return 0
+
+
+def _resubmit(arguments) -> int:
+    run, jobs, config_maps = _from_api(arguments, "resubmit")
+    if not arguments.dry_run and not arguments.apply:
+        raise UsageError("give --dry-run DIR (write the manifests) or --apply (submit them with kubectl)")
+    documents = k8s_state.resubmission(jobs, config_maps)
+    if not documents:
+        say(f"no shard of {run} has failed for good: nothing to resubmit (bench k8s status {run})")
+        return 0
+    folder = _write(documents, arguments.dry_run or Path(arguments.out or ".") / "k8s" / f"{run}-resubmitted",
+                    arguments.apply)
+    shards = [value for name, document in documents.items() if name.endswith(".configmap.json")
+              for key, value in document["data"].items() if key.endswith(".name")]
+    say(f"resubmitting {len(shards)} failed shards ({', '.join(shards)}) in "
+        f"{sum(name.endswith('.job.json') for name in documents)} Jobs: {folder}")
+    if arguments.apply:
+        _apply(folder)
     return 0
 
 

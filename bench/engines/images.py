@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # only for annotations: docker-py is imported where it is use
 REPOSITORY = Path(__file__).resolve().parent.parent.parent
 DOCKERFILE = REPOSITORY / "Dockerfile"
 WORKER_REPOSITORY = "repro-bench/worker"
+HOST_IMAGE = "repro-bench/host"       # the Dockerfile's host target: prepare data, merge, report
 DIGEST_LABEL = "io.repro-bench.worker-sha256"
 # Inside the image: Keras' cache folder, where datasets are mounted (HOME is /home/bench).
 CONTAINER_DATA_DIR = "/home/bench/.keras/datasets"

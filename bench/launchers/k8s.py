@@ -16,7 +16,11 @@ preempted one without counting (``podFailurePolicy``: DisruptionTarget ignored),
 whose plan or data is unusable (exit 2) not at all. ``--queue`` adds Kueue's label and
 creates the Jobs suspended, for Kueue to admit.
 
-Manifests are JSON documents (JSON is YAML: ``kubectl apply -f DIR`` takes them).
+Manifests are JSON documents (JSON is YAML: ``kubectl apply -f DIR`` takes them). The merge
+Job (``merge/``, the host image running ``bench k8s merge`` on the volume) is applied once the
+shards are done: Kubernetes has no dependency between Jobs, and a merge that waited on the
+volume would hold a Pod while Kueue queues the shards. The state of a run as the API tells it,
+and its resubmission, are bench.launchers.k8s_state's.
 """
 
 import json
@@ -36,7 +40,11 @@ MAX_NAME = 63
 RESULTS, PLANS, EXPERIMENT_DIR = "/results", "/plans", "/experiment"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"     # NVIDIA GPU feature discovery
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
+KUEUE_API = "kueue.x-k8s.io/v1beta2"           # the storage version of Kueue v0.19.2's CRDs (v1beta1 deprecated)
 RUN_LABEL = "repro-bench/run"
+JOB_LABEL = "repro-bench/job"                   # the Job a resubmission retries: its name stays the first one's
+MERGE_FOLDER = "merge"
+MERGE_RESOURCES = {"cpu": "1", "memory": "2Gi"}
 INDEX_RETRIES = 2
 UNUSABLE_EXIT = 2                               # the batch's exit status for an unusable plan or dataset
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -104,6 +112,9 @@ def manifests(chosen: RunPlan, cluster: Cluster, found: list[slurm.Shard]) -> di
             plans[PurePosixPath(chosen.experiment).name] = open(chosen.experiment).read()
         documents[f"{name}.configmap.json"] = _config_map(cluster, name, plans)
         documents[f"{name}.job.json"] = _job(chosen, cluster, name, version, gpu_type, len(members))
+    documents[f"{MERGE_FOLDER}/{cluster.run}-merge.job.json"] = merge_job(cluster)
+    if cluster.queue:
+        documents.update(kueue_objects(cluster, found))
     return documents
 
 
@@ -111,7 +122,12 @@ def job_name(cluster: Cluster, version: str | None, gpu_type: str | None) -> str
     return f"{cluster.run}-tf{(version or 'local').replace('.', '-')}-{gpu_type}"
 
 
-LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+# The sealing of the suite's containers (bench.backends.docker_backend.SEALED), as Kubernetes writes it.
+_SEALED_POD = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
+               "seccompProfile": {"type": "RuntimeDefault"}}
+_SEALED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+MERGE_DEADLINE = 1800
+QUEUE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 
 
@@ -121,9 +137,9 @@ def _check_names(cluster: Cluster, found: list[slurm.Shard]) -> None:
     if cluster.namespace is not None and (not NAME.match(cluster.namespace) or len(cluster.namespace) > MAX_NAME):
         raise UsageError(f"--namespace {cluster.namespace!r}: a Kubernetes namespace: lower case letters, digits "
                          f"and '-', at most {MAX_NAME}")
-    if cluster.queue is not None and (not cluster.queue or not LABEL_VALUE.match(cluster.queue)):
-        raise UsageError(f"--queue {cluster.queue!r}: a Kueue LocalQueue name, as a label value: letters, digits, "
-                         f"'-', '_' and '.', at most {MAX_NAME}")
+    if cluster.queue is not None and (not QUEUE_NAME.match(cluster.queue) or len(cluster.queue) > MAX_NAME):
+        raise UsageError(f"--queue {cluster.queue!r}: a Kueue LocalQueue name: lower case letters, digits, '-' and "
+                         f"'.', at most {MAX_NAME} (a label value and a Kubernetes name)")
     for option, value in (("--cpus", cluster.cpus), ("--pod-memory", cluster.memory)):
         if not QUANTITY.match(value):
             raise UsageError(f"{option} {value!r}: a Kubernetes quantity, e.g. 4 or 500m (CPUs), 16Gi (memory)")
@@ -177,11 +193,13 @@ def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: s
         "name": "trials", "image": image, "command": ["sh", "-c", command],
         "env": [{"name": "BENCH_DEVICE", "value": "gpu"}, {"name": "BENCH_IMAGE", "value": image},
                 {"name": "CUDA_CACHE_PATH", "value": images.CONTAINER_CUDA_CACHE_DIR},
+                # Each trial records its Pod and node (bench.runner.batch.KUBERNETES_POD), from the downward API.
+                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
                 *({"name": key, "value": value} for key, value in images.TRIAL_ENVIRONMENT.items())],
         "resources": {"requests": {"cpu": cluster.cpus, "memory": cluster.memory},
                       "limits": {"nvidia.com/gpu": 1, "cpu": cluster.cpus, "memory": cluster.memory}},
-        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                            "capabilities": {"drop": ["ALL"]}},
+        "securityContext": _SEALED_CONTAINER,
         "volumeMounts": [{"name": "results", "mountPath": RESULTS},
                          {"name": "results", "mountPath": images.CONTAINER_DATA_DIR, "subPath": "dataset",
                           "readOnly": True},
@@ -194,8 +212,7 @@ def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: s
     pod = {"metadata": {"labels": _labels(cluster)},
            "spec": {"restartPolicy": "Never", "nodeSelector": {GPU_PRODUCT_LABEL: cluster.gpu_types[gpu_type]},
                     "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000,
-                                        "fsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": _SEALED_POD,
                     "containers": [container],
                     "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": cluster.claim}},
                                 {"name": "plans", "configMap": {"name": f"{name}-plans"}},
@@ -210,47 +227,72 @@ def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: s
                 {"action": "FailIndex", "onExitCodes": {"containerName": "trials", "operator": "In",
                                                         "values": [UNUSABLE_EXIT]}}]},
             "template": pod}
-    if cluster.queue:
-        spec["suspend"] = True  # Kueue admits it
-    return {"apiVersion": "batch/v1", "kind": "Job",
-            "metadata": _metadata(cluster, name, {QUEUE_LABEL: cluster.queue} if cluster.queue else None),
+    return _queued(cluster, {"apiVersion": "batch/v1", "kind": "Job", "metadata": _metadata(cluster, name, {JOB_LABEL: name}),
+                             "spec": spec})
+
+
+def merge_job(cluster: Cluster) -> dict:
+    """The Job that checks the shards on the volume and writes table.md/json and report.html
+    there: the host image (no GPU, no network), as ``bench k8s merge /results`` on a laptop."""
+    name = f"{cluster.run}-merge"
+    container = {"name": "merge", "image": f"{cluster.registry.rstrip('/')}/{images.HOST_IMAGE}",
+                 "args": ["k8s", "merge", RESULTS],  # the image's entrypoint is python3 -m bench
+                 "env": [{"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"}],
+                 "resources": {"requests": dict(MERGE_RESOURCES), "limits": dict(MERGE_RESOURCES)},
+                 "securityContext": _SEALED_CONTAINER,
+                 "volumeMounts": [{"name": "results", "mountPath": RESULTS}, {"name": "scratch", "mountPath": "/tmp"}]}
+    pod = {"metadata": {"labels": _labels(cluster)},
+           "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
+                    "securityContext": _SEALED_POD, "containers": [container],
+                    "volumes": [{"name": "results", "persistentVolumeClaim": {"claimName": cluster.claim}},
+                                {"name": "scratch", "emptyDir": {"medium": "Memory", "sizeLimit": "256Mi"}}]}}
+    # Not retried: a merge fails on what the shards hold (check.txt on the volume says what), not by chance.
+    spec = {"backoffLimit": 0, "activeDeadlineSeconds": MERGE_DEADLINE, "template": pod}
+    # Not queued: one small CPU Pod, which Kueue leaves alone without its label (manageJobsWithoutQueueName: false).
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": _metadata(cluster, name, {JOB_LABEL: name}),
             "spec": spec}
+
+
+def kueue_objects(cluster: Cluster, found: list[slurm.Shard]) -> dict[str, dict]:
+    """For a cluster whose admin has not set Kueue up for these GPUs: a ResourceFlavor per GPU
+    type (its node label), a ClusterQueue covering them with quotas for this run's Pods all at
+    once (an admin sets the real ones), and the LocalQueue --queue names. Written beside the
+    manifests (kueue/), never applied by --apply: they are cluster-wide objects."""
+    pods = {gpu_type: sum(1 for shard in found if shard.gpu_type == gpu_type) for gpu_type in cluster.gpu_types}
+    flavors = {f"kueue/{name}.resourceflavor.json": {
+        "apiVersion": KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": name, "labels": _labels(cluster)},
+        "spec": {"nodeLabels": {GPU_PRODUCT_LABEL: product}}} for name, product in cluster.gpu_types.items()}
+    cluster_queue = {"apiVersion": KUEUE_API, "kind": "ClusterQueue",
+                     "metadata": {"name": cluster.queue, "labels": _labels(cluster)},
+                     "spec": {"namespaceSelector": {}, "resourceGroups": [{
+                         "coveredResources": ["cpu", "memory", "nvidia.com/gpu"],
+                         "flavors": [{"name": name, "resources": [
+                             {"name": "cpu", "nominalQuota": _times(cluster.cpus, pods[name])},
+                             {"name": "memory", "nominalQuota": _times(cluster.memory, pods[name])},
+                             {"name": "nvidia.com/gpu", "nominalQuota": pods[name]}]}
+                             for name in cluster.gpu_types]}]}}
+    local_queue = {"apiVersion": KUEUE_API, "kind": "LocalQueue", "metadata": _metadata(cluster, cluster.queue),
+                   "spec": {"clusterQueue": cluster.queue}}
+    return {**flavors, f"kueue/{cluster.queue}.clusterqueue.json": cluster_queue,
+            f"kueue/{cluster.queue}.localqueue.json": local_queue}
+
+
+def _times(quantity: str, count: int) -> str:
+    """A Kubernetes quantity times a count (16Gi x 3 = 48Gi)."""
+    number, unit = re.fullmatch(r"([0-9.]+)(.*)", quantity).groups()
+    total = float(number) * count
+    return f"{int(total) if total == int(total) else total}{unit}"
+
+
+def _queued(cluster: Cluster, job: dict) -> dict:
+    """With --queue: Kueue's label, and created suspended for Kueue to admit."""
+    if cluster.queue:
+        job["metadata"]["labels"][QUEUE_LABEL] = cluster.queue
+        job["spec"]["suspend"] = True
+    return job
 
 
 def _size(tmpfs_options: str) -> str:
     """A tmpfs size (size=1g) as a Kubernetes quantity (1Gi)."""
     size = dict(part.split("=", 1) for part in tmpfs_options.split(",") if "=" in part)["size"]
     return size[:-1] + {"k": "Ki", "m": "Mi", "g": "Gi"}[size[-1].lower()]
-
-
-# Status ------------------------------------------------------------------------------------------
-
-def indexes(text: str | None) -> set[int]:
-    """The indexes of a Job's status field ("0-2,5"), as a set."""
-    found = set()
-    for part in (text or "").split(","):
-        if "-" in part:
-            low, high = part.split("-")
-            found.update(range(int(low), int(high) + 1))
-        elif part.strip():
-            found.add(int(part))
-    return found
-
-
-def status(jobs: dict, config_maps: dict) -> list[dict]:
-    """Each shard's state from the API's Job list and the run's ConfigMaps (kubectl get -o json
-    of each): succeeded, failed, active (running or about to), pending, or suspended (queued
-    by Kueue, not admitted yet)."""
-    names = {item["metadata"]["name"]: item.get("data", {}) for item in config_maps.get("items", [])}
-    rows = []
-    for job in jobs.get("items", []):
-        name, spec, state = job["metadata"]["name"], job.get("spec", {}), job.get("status", {})
-        plans = names.get(f"{name}-plans", {})
-        done, failed = indexes(state.get("completedIndexes")), indexes(state.get("failedIndexes"))
-        for index in range(spec.get("completions", 0)):
-            shard = plans.get(f"{index}.name", f"index {index}")
-            # The API counts active Pods, not which indexes they run: "active" for the rest while any is.
-            phase = ("succeeded" if index in done else "failed" if index in failed else
-                     "suspended" if spec.get("suspend") else "active" if state.get("active") else "pending")
-            rows.append({"job": name, "index": index, "shard": shard, "state": phase})
-    return rows

@@ -11,6 +11,7 @@ to DIR/trials/, and running again resumes. Exit status 0 when every trial has a 
 import json
 import os
 import signal
+import socket
 import sys
 from typing import Any, Dict, List
 
@@ -18,6 +19,7 @@ import bench
 from bench.runner import manifest, options, process, work_queue
 from bench.runner.run_plan import RunPlan
 from bench.trial import data, installed, jsonfile
+from bench.trial import fingerprint
 from bench.trial.fingerprint import cpu_model
 from bench.runner.plan import build
 from bench.runner.tree import FolderBusy, ResultTree
@@ -25,6 +27,10 @@ from bench.runner.tree import FolderBusy, ResultTree
 WORKER_PATH = os.path.dirname(os.path.dirname(os.path.abspath(bench.__file__)))
 OPTIONS = ("--plan", "--out", "--target", "--dataset-spec")
 PLAN_SCHEMA_VERSION = 1  # as bench.results.folder_plan's plan.json (bench.trial.upgrade, "plan.json")
+MACHINE_SCHEMA_VERSION = 1  # as bench.environments.machine's machine.json
+# What Kubernetes says of the Pod a batch runs in (bench k8s sets them: the downward API, and the
+# Indexed Job's own JOB_COMPLETION_INDEX); each trial records it, as a Slurm job's.
+KUBERNETES_POD = {"index": "JOB_COMPLETION_INDEX", "pod": "POD_NAME", "node": "NODE_NAME"}
 
 
 class Help(Exception):
@@ -95,17 +101,33 @@ def main(argv: List[str]) -> int:
             _say("set aside %s (%s): kept in %s%s" % (file, why, tree.damaged, ", and its trial runs again"
                                                       if file.startswith("trials/") else ""))
         tree.write_plan(plan, name=target)
+        _record_machine(tree, chosen.machine)
     except (FolderBusy, ValueError, OSError) as error:
         sys.stderr.write("error: %s\n" % error)
         return 2
     info = {"backend": "container-batch", "python": sys.executable, "tensorflow": installed.tensorflow_version(),
-            "image": os.environ.get("BENCH_IMAGE"), "device": {"kind": "cpu", "name": cpu_model()}}
+            "image": os.environ.get("BENCH_IMAGE"), "device": {"kind": "cpu", "name": cpu_model()},
+            "machine": chosen.machine or socket.gethostname()}
+    if "JOB_COMPLETION_INDEX" in os.environ:
+        info["kubernetes"] = {key: os.environ.get(variable) for key, variable in KUBERNETES_POD.items()}
     print("%d trials for %s (TensorFlow %s) into %s" % (len(trials), target, info["tensorflow"], tree.root))
     sys.stdout.flush()
     work_queue.run(trials, settings, dataset_spec, work_queue.OneSlot(ThisInterpreter(info)), tree, say=_say,
                    timeout=chosen.timeout, overlap=options.overlap(chosen, on_gpus=os.environ.get("BENCH_DEVICE") == "gpu"),
                    prepare_at_once=options.prepare_at_once())
     return 0
+
+
+def _record_machine(tree: ResultTree, name: Any) -> None:
+    """machine.json, as bench run writes it (bench.environments.machine), by the folder's first
+    batch: a Pod retried on another node of its GPU type keeps the first one's description."""
+    path = os.path.join(tree.root, "machine.json")
+    if os.path.exists(path):
+        return
+    described = fingerprint.host(name)
+    described["schema_version"] = MACHINE_SCHEMA_VERSION
+    jsonfile.write_json_atomic(path, described)
+    tree.record("machine.json")
 
 
 class ThisInterpreter(object):
