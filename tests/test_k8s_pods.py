@@ -18,6 +18,7 @@ import json
 import os
 
 import pytest
+import requests
 
 from bench import results
 from bench.engines import images
@@ -86,8 +87,10 @@ def run_index(client, job: dict, plans: dict, volume, index: int, network_policy
         network_mode="none" if isolated(pod, network_policy) else "bridge",
         nano_cpus=int(min(quantity(limits["cpu"]), os.cpu_count()) * 1e9), mem_limit=int(quantity(limits["memory"])),
         mounts=mounts, tmpfs=tmpfs, detach=True)
-    try:
-        return started.wait(timeout=job["spec"]["activeDeadlineSeconds"])["StatusCode"]
+    try:  # the Pod's activeDeadlineSeconds: past it, the kubelet kills the Pod (DeadlineExceeded, a failure)
+        return started.wait(timeout=spec["activeDeadlineSeconds"])["StatusCode"]
+    except requests.exceptions.RequestException:  # docker-py: the wait timed out
+        return 137
     finally:
         started.remove(force=True)
 
@@ -126,11 +129,12 @@ def test_each_pod_runs_on_the_docker_engine_and_the_merge_equals_bench_run(docke
     assert run_job(docker_engine, job, plans, volume, policy) == {index: "succeeded"
                                                                   for index in range(job["spec"]["completions"])}
 
-    merged = bench("k8s", "merge", volume)  # what the merge Job runs: bench k8s merge /results
+    merged = bench("k8s", "merge", volume, "--run", "pods")  # what the merge Job runs: bench k8s merge /results/runs/pods
     merge_job = json.loads((manifests / k8s.MERGE_FOLDER / "pods-merge.job.json").read_text())
-    assert merge_job["spec"]["template"]["spec"]["containers"][0]["args"] == ["k8s", "merge", k8s.RESULTS]
+    assert merge_job["spec"]["template"]["spec"]["containers"][0]["args"] == ["k8s", "merge", f"{k8s.RESULTS}/runs/pods"]
     assert "merged" in merged.stderr
-    on_k8s = json.loads((volume / "table.json").read_text())
+    run = k8s.run_folder(volume, "pods")
+    on_k8s = json.loads((run / "table.json").read_text())
     by_run = json.loads(bench("report", reference, "--format", "json").stdout)
     # The image column: bench run names the image it built by id, a Pod by its reference (the
     # kubelet's image id is not in the Pod's reach).
@@ -139,9 +143,9 @@ def test_each_pod_runs_on_the_docker_engine_and_the_merge_equals_bench_run(docke
     assert [[row[name] for name in key] for row in on_k8s] == [[row[name] for name in key] for row in by_run]
     full = [(a["outcomes"], b["outcomes"]) for a, b in zip(on_k8s, by_run) if a["config"] == "full"]
     assert full and all(a == b for a, b in full)  # the same weight digests, Pod or bench run
-    for result in results.load([volume / "shards"]):  # each trial read the volume's dataset, in its image
+    for result in results.load([run / "shards"]):  # each trial read the volume's dataset, in its image
         assert result["spec"]["dataset"]["path"].startswith(images.CONTAINER_DATA_DIR)
         assert result["runner"]["image"] == f"{REGISTRY}/repro-bench/worker:tf2.21-gpu"
         assert result["runner"]["kubernetes"]["node"] == "docker-engine" and result["runner"]["machine"] == "k8s-cpu"
-    assert bench("check", volume / "shards").returncode == 0  # machine.json, manifest: as bench run's folders
+    assert bench("check", run / "shards").returncode == 0  # machine.json, manifest: as bench run's folders
     assert not docker_engine.containers.list(all=True, filters={"ancestor": STAND_IN[f"{REGISTRY}/repro-bench/worker:tf2.21-gpu"]})

@@ -28,7 +28,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("action", nargs="?", default="submit", choices=("submit", "status", "resubmit", "merge"),
                         help="submit (default), status RUN, resubmit RUN, or merge ROOT")
     parser.add_argument("target", nargs="?", metavar="RUN|ROOT",
-                        help="status, resubmit: the run's name; merge: the volume")
+                        help="status, resubmit: the run's name; merge: the run's folder on the volume "
+                             "(VOLUME/runs/RUN), or the volume with --run RUN")
     # A Pod runs the version's GPU image: the stack's other settings (backend, interpreter) are the image's.
     option_groups.plan_settings(parser, [setting.name for setting in run_plan.SETTINGS
                                          if setting.part != "stack" or setting.name == "tf"])
@@ -48,19 +49,25 @@ def add_arguments(parser) -> None:
     cluster.add_argument("--queue", metavar="NAME",
                          help="a Kueue LocalQueue: the Jobs get its label and are created suspended, for Kueue "
                               "to admit by quota and GPU flavor")
+    cluster.add_argument("--parallelism", type=option_groups.positive_int, metavar="N",
+                         help="Pods of one Job at once (default: all its shards); Kueue admits a Job when its "
+                              "quota holds this many GPUs")
     cluster.add_argument("--cpus", default="4", help="CPUs each Pod requests and is limited to (default 4)")
     cluster.add_argument("--pod-memory", default="16Gi", metavar="QUANTITY",
                          help="memory each Pod requests and is limited to (default 16Gi)")
     cluster.add_argument("--time-limit", default="1:00:00", metavar="TIME",
-                         help="how long one shard may take (activeDeadlineSeconds; shards are cut to fit), as "
-                              "Slurm writes it (default 1:00:00)")
+                         help="how long one Pod may run (its activeDeadlineSeconds; shards are cut to fit), as "
+                              "Slurm writes it: 90 is 90 minutes, 1:30:00 the same (default 1:00:00)")
     cluster.add_argument("--trial-seconds", type=option_groups.positive_float, default=120, metavar="SECONDS",
                          help="how long one trial takes, at most, on the cluster (default 120)")
-    cluster.add_argument("--out", type=Path, metavar="ROOT",
-                         help="the results volume as mounted here, where it is: complete shards are left out")
+    cluster.add_argument("--out", type=Path, metavar="VOLUME",
+                         help="the results volume as mounted here, where it is: the run's complete shards are "
+                              "left out (and --apply writes its manifests under VOLUME/k8s/)")
     output = cluster.add_mutually_exclusive_group()
     output.add_argument("--dry-run", type=Path, metavar="DIR", help="write the manifests into DIR, submit nothing")
-    output.add_argument("--apply", action="store_true", help="submit the manifests with kubectl apply")
+    output.add_argument("--apply", action="store_true",
+                        help="submit the manifests with kubectl apply (written first into ./k8s/RUN, or "
+                             "VOLUME/k8s/RUN with --out)")
 
 
 def main(arguments) -> int:
@@ -79,7 +86,8 @@ def main(arguments) -> int:
     cluster = k8s.Cluster(gpu_types=k8s.parse_gpu_types(arguments.gpu_types), claim=arguments.claim,
                           registry=arguments.registry, run=arguments.run, namespace=arguments.namespace,
                           queue=arguments.queue, time_limit=arguments.time_limit,
-                          trial_seconds=arguments.trial_seconds, cpus=arguments.cpus, memory=arguments.pod_memory)
+                          trial_seconds=arguments.trial_seconds, cpus=arguments.cpus, memory=arguments.pod_memory,
+                          parallelism=arguments.parallelism)
     chosen = option_groups.plan_of(arguments)
     if chosen.until:
         raise UsageError("--until needs bench run (or bench slurm): a Pod runs the in-container batch, which runs "
@@ -93,16 +101,16 @@ def main(arguments) -> int:
         raise UsageError(str(problem)) from None
     found = k8s.shards(chosen, cluster, configs, protocols, workloads)
     if arguments.out:
-        found = [shard for shard in found if not shard.complete(arguments.out)]
+        found = _incomplete(found, k8s.run_folder(arguments.out, cluster.run))
         if not found:
-            say(f"every shard is complete in {arguments.out}; nothing to submit")
+            say(f"every shard is complete in {k8s.run_folder(arguments.out, cluster.run)}; nothing to submit")
             return 0
     documents = k8s.manifests(chosen, cluster, found)
     folder = _write(documents, arguments.dry_run or Path(arguments.out or ".") / "k8s" / cluster.run, arguments.apply)
     indexed = sum(name.endswith(".job.json") and "/" not in name for name in documents)
     say(f"{len(found)} shards in {indexed} Indexed Jobs: {folder}")
     if arguments.apply:
-        _apply(folder)
+        _apply(folder, documents)
     if cluster.queue:
         say(f"the Jobs wait, suspended, for Kueue's LocalQueue {cluster.queue}; where it has none, {folder / 'kueue'} "
             "holds a ResourceFlavor per GPU type, a ClusterQueue and the LocalQueue (kubectl apply -f, by an admin)")
@@ -111,21 +119,49 @@ def main(arguments) -> int:
     return 0
 
 
+def _incomplete(found: list[slurm.Shard], root: Path) -> list[slurm.Shard]:
+    """The shards not complete in the run's folder; refused where the folder holds shards cut
+    otherwise, whose trials the new cut would run a second time."""
+    other = sorted({path.name for path in (root / "shards").glob("*") if path.is_dir()} - {shard.name for shard in found})
+    if other:
+        raise UsageError(f"{root}/shards holds shards this plan does not cut ({', '.join(other[:3])}"
+                         f"{', ...' if len(other) > 3 else ''}): submit with the first submission's options (--time-limit, "
+                         "--trial-seconds, the plan), or give another --run")
+    return [shard for shard in found if not shard.complete(root)]
+
+
 def _write(documents: dict[str, dict], folder: Path, apply: bool) -> Path:
+    """The manifests into a folder of their own: a new or empty DIR, or --apply's, rewritten
+    (an earlier submission's files there are removed: they are applied file by file, never as a folder)."""
     if apply and not shutil.which("kubectl"):
         raise UserError("kubectl is not on PATH: install it (or use --dry-run DIR and apply the manifests yourself)")
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} is a file: give a folder for the manifests")
+    if folder.is_dir() and any(folder.iterdir()):
+        if not apply:
+            raise UsageError(f"{folder} is not empty: give a new or empty folder for the manifests")
+        for old in folder.rglob("*.json"):
+            old.unlink()
     for name, document in documents.items():
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(str(folder / name), document)
     return folder
 
 
-def _apply(folder: Path) -> None:
-    """kubectl apply -f FOLDER: the folder's own files (merge/ is applied later, by hand)."""
-    done = subprocess.run(["kubectl", "apply", "-f", str(folder)], capture_output=True, text=True)
+def _apply(folder: Path, documents: dict[str, dict]) -> None:
+    """kubectl apply, file by file: what this submission wrote, but kueue/ (an admin's) and
+    merge/ (applied when the shards are done)."""
+    files = [arg for name in documents if "/" not in name for arg in ("-f", str(folder / name))]
+    done = subprocess.run(["kubectl", "apply", *files], capture_output=True, text=True)
     if done.returncode != 0:
-        raise UserError(f"kubectl apply failed: {slurm.first_line(done.stderr) or slurm.first_line(done.stdout)}")
+        raise UserError(f"kubectl apply failed: {_last_line(done.stderr) or _last_line(done.stdout)}")
     say(done.stdout.strip())
+
+
+def _last_line(text: str) -> str:
+    """kubectl's own message is its last line (klog's lines before it say where it failed)."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 def _from_api(arguments, action: str) -> tuple[str, dict, dict]:
@@ -133,6 +169,10 @@ def _from_api(arguments, action: str) -> tuple[str, dict, dict]:
     run = arguments.target or arguments.run
     if not run:
         raise UsageError(f"bench k8s {action} RUN: give the run's name")
+    if not k8s.NAME.match(run) or len(run) > k8s.MAX_NAME:
+        raise UsageError(f"bench k8s {action} {run!r}: a run's name is a Kubernetes name (lower case letters, digits, '-')")
+    if arguments.namespace is not None and (not k8s.NAME.match(arguments.namespace) or len(arguments.namespace) > k8s.MAX_NAME):
+        raise UsageError(f"--namespace {arguments.namespace!r}: a Kubernetes namespace: lower case letters, digits and '-'")
     if not shutil.which("kubectl"):
         raise UserError(f"kubectl is not on PATH: bench k8s {action} asks the API through it")
     namespace = ["--namespace", arguments.namespace] if arguments.namespace else []
@@ -141,7 +181,7 @@ def _from_api(arguments, action: str) -> tuple[str, dict, dict]:
         done = subprocess.run(["kubectl", "get", kind, "-l", f"{k8s.RUN_LABEL}={run}", "-o", "json", *namespace],
                               capture_output=True, text=True)
         if done.returncode != 0:
-            raise UserError(f"kubectl get {kind} failed: {slurm.first_line(done.stderr)}")
+            raise UserError(f"kubectl get {kind} failed: {_last_line(done.stderr) or _last_line(done.stdout)}")
         try:
             found[kind] = json.loads(done.stdout)
         except ValueError:
@@ -166,18 +206,24 @@ def _status(arguments) -> int:
     print(f"{succeeded} of {len(states)} shards succeeded" + (f"; {len(waiting)} waiting" if waiting else "")
           + (f"; failed: {', '.join(failed)}" if failed else ""))
     merge = k8s_state.merge_state(jobs)
+    why = sorted({row["why"] for row in rows if row["state"] == "failed" and row["shard"] in failed})
     if failed:
-        print(f"next: bench k8s resubmit {run} --apply (runs the failed shards again)")
+        print(f"failed because: {'; '.join(why)}")
+        print(f"next: bench k8s resubmit {run} --apply (runs the failed shards again; a retried Pod resumes its shard)")
     elif not waiting:
-        print(f"merge Job: {merge}" if merge else "next: kubectl apply -f DIR/merge (DIR: the manifests' folder), "
-              "or bench k8s merge ROOT where the volume is mounted")
+        if merge is None:
+            print(f"next: kubectl apply -f DIR/merge (DIR: the manifests' folder), or bench k8s merge "
+                  f"VOLUME/runs/{run} where the volume is mounted")
+        else:
+            print(f"merge Job: {merge}" + (f" (VOLUME/runs/{run}/check.txt says why; kubectl delete job {run}-merge, "
+                                           "then apply it again)" if merge == "failed" else ""))
     return 0
 
 
 def _resubmit(arguments) -> int:
-    run, jobs, config_maps = _from_api(arguments, "resubmit")
     if not arguments.dry_run and not arguments.apply:
         raise UsageError("give --dry-run DIR (write the manifests) or --apply (submit them with kubectl)")
+    run, jobs, config_maps = _from_api(arguments, "resubmit")
     documents = k8s_state.resubmission(jobs, config_maps)
     if not documents:
         say(f"no shard of {run} has failed for good: nothing to resubmit (bench k8s status {run})")
@@ -189,14 +235,20 @@ def _resubmit(arguments) -> int:
     say(f"resubmitting {len(shards)} failed shards ({', '.join(shards)}) in "
         f"{sum(name.endswith('.job.json') for name in documents)} Jobs: {folder}")
     if arguments.apply:
-        _apply(folder)
+        _apply(folder, documents)
     return 0
 
 
 def _merge(arguments) -> int:
-    root = Path(arguments.target or arguments.out or "")
+    if not (arguments.target or arguments.out):
+        raise UsageError("bench k8s merge ROOT: give the run's folder on the volume (VOLUME/runs/RUN), or the volume "
+                         "with --run RUN")
+    root = Path(arguments.target or arguments.out)
+    if arguments.run:
+        root = k8s.run_folder(root, arguments.run)
     if not (root / "shards").is_dir():
-        raise UsageError(f"bench k8s merge ROOT: {root} has no shards/; give the results volume as mounted here")
+        raise UsageError(f"bench k8s merge: {root} has no shards/; give the run's folder on the volume "
+                         "(VOLUME/runs/RUN), or the volume with --run RUN")
     python = [sys.executable, "-m", "bench"]
     checked = subprocess.run([*python, "check", str(root / "shards"), "--min-repeats", "2"], capture_output=True,
                              text=True)
@@ -206,5 +258,8 @@ def _merge(arguments) -> int:
                               capture_output=True, text=True)
         if done.returncode != 0:  # no results there, or one that cannot be read: its own line says which
             raise UserError(f"bench k8s merge {root}: {slurm.first_line(done.stderr).removeprefix('error: ')}")
-    say(f"merged {root / 'shards'} into {root}/table.md, table.json, report.html; check: {root / 'check.txt'}")
-    return checked.returncode
+    say(f"merged {root / 'shards'} into {root}/table.md, table.json, report.html")
+    if checked.returncode != 0:
+        raise UserError(f"bench check found problems in {root / 'shards'}: {root / 'check.txt'} lists them "
+                        "(bench k8s status RUN, then resubmit, for shards that did not finish)")
+    return 0

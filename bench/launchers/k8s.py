@@ -6,9 +6,11 @@ ConfigMap holds its shards' plans (``<index>.json``) and folder names (``<index>
 and one Indexed Job (``completionMode: Indexed``) runs them: the Pod of index i runs
 ``python3 -m bench.runner.batch --plan /plans/<i>.json`` in the version's worker image, on one
 GPU of the type (``nvidia.com/gpu: 1``, node selector ``nvidia.com/gpu.product``), into
-``shards/<shard>`` on the results volume (a ReadWriteMany PersistentVolumeClaim). The
-volume also holds the dataset (``bench data --out <volume>/dataset``, mounted read-only as
-Keras' cache) and the CUDA JIT cache per version. Pods are sealed as the suite's containers
+``runs/<run>/shards/<shard>`` on the results volume (a ReadWriteMany PersistentVolumeClaim:
+runs of a team share it, each in its own folder). The volume also holds the dataset (``bench
+data --out <volume>/dataset``, mounted read-only as Keras' cache) and the CUDA JIT cache per
+version and GPU type. Each Pod may run for the time limit (its own activeDeadlineSeconds: a
+Pod waiting for a GPU or Kueue does not spend it), and a retried Pod resumes its shard. Pods are sealed as the suite's containers
 are: non-root, no privilege escalation, every capability dropped, a read-only root file
 system with scratch in memory, and no network (a NetworkPolicy denying all traffic to and
 from them). A failed Pod is retried per index (``backoffLimitPerIndex``), an evicted or
@@ -37,6 +39,11 @@ from bench.runner.run_plan import RunPlan
 # Kubernetes' limits that a plan runs into: an Indexed Job's completions, a name's length.
 MAX_COMPLETIONS = 100_000
 MAX_NAME = 63
+# kubectl apply keeps the object in an annotation, and annotations hold at most 256 KiB together.
+MAX_CONFIG_MAP_BYTES = 200_000
+# Memory scratch (emptyDir, medium Memory) counts against the Pod's memory limit.
+MIN_POD_MEMORY_BYTES = 2 * 2**30
+RUNS = "runs"                                   # the volume's folder of runs: runs/<run>/shards/<shard>
 RESULTS, PLANS, EXPERIMENT_DIR = "/results", "/plans", "/experiment"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"     # NVIDIA GPU feature discovery
 QUEUE_LABEL = "kueue.x-k8s.io/queue-name"
@@ -61,6 +68,7 @@ class Cluster:
     namespace: str | None = None
     queue: str | None = None
     time_limit: str = "1:00:00"
+    parallelism: int | None = None   # Pods of one Job at once (None: all its shards); Kueue admits this many together
     trial_seconds: float = 120.0
     cpus: str = "4"                  # requested and limited alike: a GPU Pod of Guaranteed QoS, timings undisturbed
     memory: str = "16Gi"
@@ -109,7 +117,12 @@ def manifests(chosen: RunPlan, cluster: Cluster, found: list[slurm.Shard]) -> di
             plans[f"{index}.json"] = json.dumps(_shard_plan(chosen, shard).to_json(), sort_keys=True)
             plans[f"{index}.name"] = shard.name
         if chosen.experiment:
-            plans[PurePosixPath(chosen.experiment).name] = open(chosen.experiment).read()
+            plans[_experiment_key(chosen.experiment)] = open(chosen.experiment).read()
+        size = sum(len(key) + len(value.encode()) for key, value in plans.items())
+        if size > MAX_CONFIG_MAP_BYTES:
+            raise UsageError(f"the plans of {name} would be {size:,} bytes in one ConfigMap, more than kubectl apply "
+                             f"takes ({MAX_CONFIG_MAP_BYTES:,}): a smaller experiment file, or fewer shards per Job "
+                             "(a longer --time-limit)")
         documents[f"{name}.configmap.json"] = _config_map(cluster, name, plans)
         documents[f"{name}.job.json"] = _job(chosen, cluster, name, version, gpu_type, len(members))
     documents[f"{MERGE_FOLDER}/{cluster.run}-merge.job.json"] = merge_job(cluster)
@@ -124,11 +137,29 @@ def job_name(cluster: Cluster, version: str | None, gpu_type: str | None) -> str
 
 # The sealing of the suite's containers (bench.backends.docker_backend.SEALED), as Kubernetes writes it.
 _SEALED_POD = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000,
-               "seccompProfile": {"type": "RuntimeDefault"}}
+               # Not every Pod start re-owns the whole shared volume, other runs' files included.
+               "fsGroupChangePolicy": "OnRootMismatch", "seccompProfile": {"type": "RuntimeDefault"}}
 _SEALED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
 MERGE_DEADLINE = 1800
-QUEUE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+# A DNS subdomain (RFC 1123): what Kubernetes takes as a claim's or a LocalQueue's name.
+SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+QUANTITY = re.compile(r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
+QUANTITY_UNITS = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30,
+                  "Ti": 2**40, None: 1}
+# An image reference's repository part, as Docker takes it: host[:port]/path, lower case, no scheme.
+REGISTRY = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]([-._a-z0-9]*[a-z0-9])?)*$")
+CONFIG_MAP_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def run_folder(volume, run: str):
+    """A run's folder on the results volume (as mounted wherever ``volume`` is): shards/ and the tables."""
+    return volume / RUNS / run
+
+
+def quantity(text: str) -> float:
+    """A Kubernetes quantity (4, 500m, 16Gi) as a number (of CPUs, of bytes)."""
+    number, _, unit = QUANTITY.match(text).groups()
+    return float(number) * QUANTITY_UNITS[unit]
 
 
 def _check_names(cluster: Cluster, found: list[slurm.Shard]) -> None:
@@ -137,18 +168,40 @@ def _check_names(cluster: Cluster, found: list[slurm.Shard]) -> None:
     if cluster.namespace is not None and (not NAME.match(cluster.namespace) or len(cluster.namespace) > MAX_NAME):
         raise UsageError(f"--namespace {cluster.namespace!r}: a Kubernetes namespace: lower case letters, digits "
                          f"and '-', at most {MAX_NAME}")
-    if cluster.queue is not None and (not QUEUE_NAME.match(cluster.queue) or len(cluster.queue) > MAX_NAME):
+    if cluster.queue is not None and (not SUBDOMAIN.match(cluster.queue) or len(cluster.queue) > MAX_NAME):
         raise UsageError(f"--queue {cluster.queue!r}: a Kueue LocalQueue name: lower case letters, digits, '-' and "
                          f"'.', at most {MAX_NAME} (a label value and a Kubernetes name)")
+    if not SUBDOMAIN.match(cluster.claim) or len(cluster.claim) > 253:
+        raise UsageError(f"--claim {cluster.claim!r}: a PersistentVolumeClaim's name: lower case letters, digits, "
+                         "'-' and '.'")
+    if not REGISTRY.match(cluster.registry.rstrip("/")):
+        raise UsageError(f"--registry {cluster.registry!r}: where images are pulled from, as an image name starts: "
+                         "host[:port]/path in lower case, no https://, e.g. registry.lab.example/ml")
+    for name, product in cluster.gpu_types.items():
+        if len(product) > MAX_NAME:
+            raise UsageError(f"--gpu-types {name}={product}: a node label's value holds at most {MAX_NAME} characters")
     for option, value in (("--cpus", cluster.cpus), ("--pod-memory", cluster.memory)):
         if not QUANTITY.match(value):
             raise UsageError(f"{option} {value!r}: a Kubernetes quantity, e.g. 4 or 500m (CPUs), 16Gi (memory)")
+    if quantity(cluster.cpus) < 1e-3:
+        raise UsageError(f"--cpus {cluster.cpus}: at least 1m (a thousandth of a CPU); a trial wants whole CPUs")
+    if quantity(cluster.memory) < MIN_POD_MEMORY_BYTES:
+        raise UsageError(f"--pod-memory {cluster.memory}: at least 2Gi (the Pod's memory scratch, 1Gi, counts "
+                         "against it, and TensorFlow needs the rest)")
     if any(shard.version is None for shard in found):
         raise UsageError("bench k8s runs the worker image of each TF version: give --tf, e.g. --tf 2.8,2.21")
     longest = max((job_name(cluster, shard.version, shard.gpu_type) for shard in found), key=len)
     if len(longest) > MAX_NAME:
         raise UsageError(f"--run {cluster.run}: Job names such as {longest} pass Kubernetes' {MAX_NAME} "
                          "characters; give a shorter --run")
+
+
+def _experiment_key(path: str) -> str:
+    name = PurePosixPath(path).name
+    if not CONFIG_MAP_KEY.match(name):
+        raise UsageError(f"--experiment {path}: its file name becomes a ConfigMap key, which takes letters, digits, "
+                         f"'-', '_' and '.' only: rename the file")
+    return name
 
 
 def _shard_plan(chosen: RunPlan, shard: slurm.Shard) -> RunPlan:
@@ -185,9 +238,11 @@ def _network_policy(cluster: Cluster) -> dict:
 def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: str, completions: int) -> dict:
     image = f"{cluster.registry.rstrip('/')}/{images.image_name(versions()[version], 'gpu')}"
     target = f"tf{version}-gpu"
-    dataset = "" if chosen.experiment else f" --dataset-spec {images.CONTAINER_DATA_DIR}/dataset.json"
+    # An experiment file's own load_data, unless --dataset names the suite's data (bench.environments.datasets.for_plan).
+    own_data = chosen.experiment and chosen.dataset == "auto"
+    dataset = "" if own_data else f" --dataset-spec {images.CONTAINER_DATA_DIR}/dataset.json"
     command = (f"exec python3 -m bench.runner.batch --plan {PLANS}/$JOB_COMPLETION_INDEX.json --out "
-               f"{RESULTS}/shards/$(cat {PLANS}/$JOB_COMPLETION_INDEX.name) --target {target}{dataset}")
+               f"{RESULTS}/{RUNS}/{cluster.run}/shards/$(cat {PLANS}/$JOB_COMPLETION_INDEX.name) --target {target}{dataset}")
     scratch = [{"name": f"scratch-{index}", "mountPath": path} for index, path in enumerate(images.TRIAL_TMPFS)]
     container = {
         "name": "trials", "image": image, "command": ["sh", "-c", command],
@@ -204,13 +259,18 @@ def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: s
                          {"name": "results", "mountPath": images.CONTAINER_DATA_DIR, "subPath": "dataset",
                           "readOnly": True},
                          {"name": "results", "mountPath": images.CONTAINER_CUDA_CACHE_DIR,
-                          "subPath": f"cuda-cache/tf{version}"},
+                          "subPath": f"cuda-cache/tf{version}-{gpu_type}"},  # PTX JIT'ed for this GPU
                          {"name": "plans", "mountPath": PLANS, "readOnly": True}, *scratch]}
     if chosen.experiment:
         container["volumeMounts"].append({"name": "plans", "mountPath": f"{EXPERIMENT_DIR}/{PurePosixPath(chosen.experiment).name}",
                                           "subPath": PurePosixPath(chosen.experiment).name, "readOnly": True})
     pod = {"metadata": {"labels": _labels(cluster)},
            "spec": {"restartPolicy": "Never", "nodeSelector": {GPU_PRODUCT_LABEL: cluster.gpu_types[gpu_type]},
+                    # Per Pod, from its start: a Pod waiting for a node or for Kueue does not spend it.
+                    "activeDeadlineSeconds": int(slurm.parse_time(cluster.time_limit)),
+                    # GPU nodes are often tainted so that only GPU Pods land there (what the
+                    # ExtendedResourceToleration admission plugin adds, where it is on).
+                    "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
                     "automountServiceAccountToken": False,
                     "securityContext": _SEALED_POD,
                     "containers": [container],
@@ -219,9 +279,9 @@ def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: s
                                 *({"name": f"scratch-{index}", "emptyDir": {"medium": "Memory",
                                                                              "sizeLimit": _size(options)}}
                                   for index, options in enumerate(images.TRIAL_TMPFS.values()))]}}
-    spec = {"completionMode": "Indexed", "completions": completions, "parallelism": completions,
+    spec = {"completionMode": "Indexed", "completions": completions,
+            "parallelism": min(completions, cluster.parallelism or completions),
             "backoffLimitPerIndex": INDEX_RETRIES, "maxFailedIndexes": completions,
-            "activeDeadlineSeconds": int(slurm.parse_time(cluster.time_limit)),
             "podFailurePolicy": {"rules": [
                 {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},  # evicted
                 {"action": "FailIndex", "onExitCodes": {"containerName": "trials", "operator": "In",
@@ -236,7 +296,7 @@ def merge_job(cluster: Cluster) -> dict:
     there: the host image (no GPU, no network), as ``bench k8s merge /results`` on a laptop."""
     name = f"{cluster.run}-merge"
     container = {"name": "merge", "image": f"{cluster.registry.rstrip('/')}/{images.HOST_IMAGE}",
-                 "args": ["k8s", "merge", RESULTS],  # the image's entrypoint is python3 -m bench
+                 "args": ["k8s", "merge", f"{RESULTS}/{RUNS}/{cluster.run}"],  # the image's entrypoint: python3 -m bench
                  "env": [{"name": "HOME", "value": "/tmp"}, {"name": "TMPDIR", "value": "/tmp"}],
                  "resources": {"requests": dict(MERGE_RESOURCES), "limits": dict(MERGE_RESOURCES)},
                  "securityContext": _SEALED_CONTAINER,
@@ -258,7 +318,11 @@ def kueue_objects(cluster: Cluster, found: list[slurm.Shard]) -> dict[str, dict]
     type (its node label), a ClusterQueue covering them with quotas for this run's Pods all at
     once (an admin sets the real ones), and the LocalQueue --queue names. Written beside the
     manifests (kueue/), never applied by --apply: they are cluster-wide objects."""
-    pods = {gpu_type: sum(1 for shard in found if shard.gpu_type == gpu_type) for gpu_type in cluster.gpu_types}
+    per_job: dict[tuple, int] = {}
+    for shard in found:
+        per_job[(shard.version, shard.gpu_type)] = per_job.get((shard.version, shard.gpu_type), 0) + 1
+    pods = {gpu_type: sum(min(count, cluster.parallelism or count) for (_, of_type), count in per_job.items()
+                          if of_type == gpu_type) for gpu_type in cluster.gpu_types}
     flavors = {f"kueue/{name}.resourceflavor.json": {
         "apiVersion": KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": name, "labels": _labels(cluster)},
         "spec": {"nodeLabels": {GPU_PRODUCT_LABEL: product}}} for name, product in cluster.gpu_types.items()}

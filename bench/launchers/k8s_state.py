@@ -11,7 +11,7 @@ nothing but the API: not the options of the first submission, not the volume.
 import copy
 import re
 
-from bench.errors import UsageError
+from bench.errors import UsageError, UserError
 from bench.launchers.k8s import JOB_LABEL, MAX_NAME, QUEUE_LABEL, RUN_LABEL
 
 SHARD_FILE = re.compile(r"^(\d+)\.(json|name)$")
@@ -45,15 +45,22 @@ def status(jobs: dict, config_maps: dict) -> list[dict]:
         name, spec, state = job["metadata"]["name"], job.get("spec", {}), job.get("status", {})
         if spec.get("completionMode") != "Indexed":
             continue  # the merge Job: merge_state's
+        if name not in plans:
+            raise UserError(f"the Job {name} has no ConfigMap {name}-plans (deleted?): its shards cannot be named; "
+                            "submit the run again with bench k8s --out VOLUME")
         done, failed = indexes(state.get("completedIndexes")), indexes(state.get("failedIndexes"))
         over = finished(job)
+        ended = next((condition.get("reason") or condition["type"] for condition in state.get("conditions", [])
+                      if condition.get("type") == "Failed" and condition.get("status") == "True"), None)
         for index in range(spec.get("completions", 0)):
-            shard = plans.get(name, {}).get(f"{index}.name", f"index {index}")
+            shard = plans[name].get(f"{index}.name", f"index {index}")
             # The API counts active Pods, not which indexes they run: "active" for the rest while any is.
             # An index neither done nor failed in a finished Job ran out of time (activeDeadlineSeconds).
             phase = ("succeeded" if index in done else "failed" if index in failed or over else
                      "suspended" if spec.get("suspend") else "active" if state.get("active") else "pending")
-            rows.append({"job": name, "index": index, "shard": shard, "state": phase})
+            # Why it failed, as far as the Job says: its index failed (the Pods' exit or deadline), or the Job ended.
+            why = f"{name}: index failed" if index in failed else f"{name}: {ended or 'ended'}" if over else None
+            rows.append({"job": name, "index": index, "shard": shard, "state": phase, "why": why})
     return rows
 
 

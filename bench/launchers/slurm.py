@@ -76,8 +76,8 @@ class Shard:
 def progress(folder: Path) -> tuple[list[str], int, int]:
     """A shard folder's planned trials, how many have a valid result, and how many a damaged
     one (which its next run sets aside and runs again)."""
-    plan = folder_plan.plans_of(folder)
-    planned = plan[0].get("trials", []) if plan and (folder / folder_plan.FILE).exists() else []
+    # bench run's plan.json (Slurm), or the batch's plans/<target>.json (Kubernetes Pods).
+    planned = list(dict.fromkeys(trial for plan in folder_plan.plans_of(folder) for trial in plan.get("trials", [])))
     tree, done, damaged = ResultTree(folder), 0, 0
     for trial in planned:
         if tree.done(trial):

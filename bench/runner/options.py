@@ -55,7 +55,7 @@ def overlap(run_plan: RunPlan, on_gpus: bool) -> Optional[str]:
     """How trials start early (bench.runner.work_queue): as --overlap WHEN or --no-overlap say;
     by default (auto) BESIDE for GPU trials (the next one's import takes a CPU core, not the
     GPU the current one trains on) and for verdicts only (no times to disturb), BETWEEN for
-    timed CPU trials, whose training an import beside it slows (measured: README, Throughput)."""
+    timed CPU trials, whose training an import beside it slows (measured: docs/performance.md, Throughput)."""
     chosen = run_plan.overlap
     if chosen == "off":
         return None

@@ -127,6 +127,9 @@ class Setting(object):
         return value
 
 
+# Far past what a verdict needs (59 runs bound a rate at 5 %), short of what would take minutes to plan.
+MOST_REPEATS = 10000
+
 SETTINGS = (
     # What trials run and how they train: the plan itself.
     Setting("configs", list(DEFAULT_CONFIGS), "names", known=CONFIGS, metavar="LIST",
@@ -203,7 +206,7 @@ SETTINGS = (
                  "data, then waits until the trial before it has ended before it seeds or builds anything. "
                  "beside: the next one starts while the current one trains; between: a few start at once while "
                  "none trains; auto (the default): beside for GPU trials and with --no-timing, between for timed "
-                 "CPU trials, whose training an import beside them would slow (README, Throughput); off: "
+                 "CPU trials, whose training an import beside them would slow (docs/performance.md, Throughput); off: "
                  "--no-overlap"),
     Setting("inherit_env", [], "repeated", part="session", metavar="NAME",
             help="pass this variable from your environment to the trials (repeatable); by default they get only "
@@ -283,6 +286,10 @@ class RunPlan(object):
         if most is not None and most < max(self._values["repeats"], self._values["in_process_repeats"]):
             raise ValueError("--repeats-max %d is below --repeats: a cell gets its repeats first, then more "
                              "with --until" % most)
+        for name in ("repeats", "in_process_repeats", "repeats_max"):
+            if (self._values[name] or 0) > MOST_REPEATS:  # a plan is planned trial by trial, at once
+                raise ValueError("--%s %d: at most %d trials per cell" % (name.replace("_", "-"), self._values[name],
+                                                                          MOST_REPEATS))
         if "process" in self._values["protocol"] and self._values["repeats"] < 2:
             raise ValueError("--repeats must be at least 2: the process protocol compares trials with each other")
         seed = self._values["seed"]
