@@ -1,7 +1,50 @@
-"""Where progress and notes for the user go: standard error, so tables on stdout stay clean."""
+"""Where progress and notes for the user go: standard error, so tables on stdout stay clean.
 
+On a terminal, what is said fits it: a line longer than the terminal (at most ``WIDTH``
+columns) is wrapped at word boundaries, its continuation indented. Into a pipe or a file,
+lines go as they are (a program reading them gets one message a line).
+"""
+
+import shutil
 import sys
+import textwrap
+
+WIDTH = 120  # the widest a terminal line is made, however wide the terminal
 
 
 def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    stream = sys.stderr
+    print(fitted(message, width()) if is_terminal(stream) else message, file=stream, flush=True)
+
+
+def is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced (tests) or closed
+        return False
+
+
+def width() -> int:
+    """The columns a terminal line may take: the terminal's width, at most WIDTH (at least 40)."""
+    return max(40, min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns))
+
+
+def table_format() -> str:
+    """The table format where none was asked for: ``terminal`` when stdout is a terminal, else
+    ``github`` (Markdown: for a file, a pipe or a program, as it always was)."""
+    return "terminal" if is_terminal(sys.stdout) else "github"
+
+
+def fitted(text: str, columns: int = WIDTH) -> str:
+    """Each line of ``text`` at most ``columns`` wide, wrapped at spaces (never inside a word:
+    a path or a command longer than a line stays whole); a wrapped line's continuation is
+    indented two more than the line (a "- " bullet's: under its text)."""
+    lines = []
+    for line in text.split("\n"):
+        if len(line) <= columns:
+            lines.append(line)
+            continue
+        indent = len(line) - len(line.lstrip())
+        lines += textwrap.wrap(line, columns, subsequent_indent=" " * (indent + 2), break_long_words=False,
+                               break_on_hyphens=False) or [line]
+    return "\n".join(lines)

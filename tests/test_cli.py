@@ -47,3 +47,22 @@ def test_help_explains_every_option():
                    "--samples", "--batch-size", "--seed", "--dataset", "--data", "--python",
                    "--timeout", "--out", "--format"):
         assert option in done.stdout
+
+
+DOCS = "docs: docs/index.md in the repository, or the site built by `mkdocs build`"
+
+
+def test_version_prints_the_version_and_where_the_docs_are():
+    from bench import __version__
+    done = bench("--version")
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout == f"repro-bench {__version__}\n{DOCS}\n"
+
+
+def test_help_ends_with_where_the_docs_are():
+    done = bench("--help")
+    assert done.returncode == 0
+    assert " ".join(done.stdout.strip().splitlines()[-1].split()) == DOCS
+    for command in ("run", "report"):
+        last = " ".join(bench(command, "--help").stdout.strip().split("\n\n")[-1].split())
+        assert last == f"docs: docs/cli.md (bench {command}) in the repository, or the site built by `mkdocs build`"

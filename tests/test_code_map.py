@@ -1,5 +1,5 @@
-"""README's map of the code ("How it is built") names every module of bench/ under its
-package, and nothing that is not there."""
+"""The map of the code (docs/architecture.md, "The code map") names every module of bench/
+under its package, and nothing that is not there."""
 
 import ast
 import re
@@ -10,13 +10,14 @@ import pytest
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.unit
+MAP_PAGE, MAP_HEADING = "docs/architecture.md", "## The code map"
 
 
 def mapped_modules():
     """bench/<package>/<module>.py for each module named on the indented lines under a
     package's heading line (``bench/``, ``bench/trial/``, ...)."""
-    text = (REPO / "README.md").read_text()
-    block = text.split("## How it is built", 1)[1].split("```", 2)[1]
+    text = (REPO / MAP_PAGE).read_text()
+    block = text.split(MAP_HEADING, 1)[1].split("```", 2)[1]
     found, package = set(), None
     for line in block.splitlines():
         if not line.startswith(" "):
@@ -49,7 +50,8 @@ def test_the_check_would_see_a_module_left_out(tmp_path, monkeypatch):
     this = sys.modules[__name__]
     (tmp_path / "bench" / "report").mkdir(parents=True)
     (tmp_path / "bench" / "report" / "new_view.py").write_text("")
-    (tmp_path / "README.md").write_text("## How it is built\n```\nbench/report/\n  cells.py  x\n```\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / MAP_PAGE).write_text(f"{MAP_HEADING}\n```\nbench/report/\n  cells.py  x\n```\n")
     monkeypatch.setattr(this, "REPO", tmp_path)
     with pytest.raises(AssertionError, match=r"modules the map does not name: \['bench/report/new_view.py'\]"):
         test_the_map_names_every_module_and_only_those()

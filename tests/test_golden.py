@@ -18,7 +18,8 @@ TREES = ["tests/fixtures/golden-run", "tests/fixtures/golden-timeouts"]
 EXPECTED = REPO / "tests" / "fixtures" / "golden"
 CASES = [("cells", "github", "cells.md"), ("cells", "json", "cells.json"), ("cells", "csv", "cells.csv"),
          ("cells", "plain", "cells.txt"), ("summary", "github", "summary.md"),
-         ("versions", "github", "versions.md"), ("versions", "json", "versions.json")]
+         ("versions", "github", "versions.md"), ("versions", "json", "versions.json"),
+         ("cells", "terminal", "cells.terminal.txt"), ("summary", "terminal", "summary.terminal.txt")]
 
 
 def compare(name: str, actual: str) -> None:

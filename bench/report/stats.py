@@ -9,6 +9,10 @@ import numpy
 
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0
+# Fewer runs on a side than this: no interval, and no claim of a difference. A percentile
+# bootstrap of a median from 2-4 values spans little more than the values themselves (of 2,
+# exactly them), so its "95 %" covers far less, and a spread-out pair reads as significant.
+MIN_RUNS_FOR_INTERVAL = 5
 
 
 @dataclass(frozen=True)
@@ -26,13 +30,13 @@ class Summary:
 @dataclass(frozen=True)
 class Ratio:
     value: float
-    low: float
-    high: float
+    low: float | None          # None: too few runs for an interval (MIN_RUNS_FOR_INTERVAL)
+    high: float | None
 
     @property
-    def significant(self) -> bool:
-        """The 95 % interval excludes 1 (no difference)."""
-        return not self.low <= 1.0 <= self.high
+    def significant(self) -> bool | None:
+        """The 95 % interval excludes 1 (no difference); None without an interval."""
+        return None if self.low is None else not self.low <= 1.0 <= self.high
 
 
 def summarize(values: list[float]) -> Summary | None:
@@ -55,9 +59,12 @@ def median_interval(values: list[float]) -> tuple[float, float] | None:
 
 def ratio_of_medians(values: list[float], baseline: list[float]) -> Ratio | None:
     """median(values) / median(baseline) with a 95 % percentile-bootstrap interval
-    (both samples resampled with replacement, independently)."""
+    (both samples resampled with replacement, independently), where each holds at least
+    MIN_RUNS_FOR_INTERVAL values."""
     if not values or not baseline:
         return None
+    if min(len(values), len(baseline)) < MIN_RUNS_FOR_INTERVAL:
+        return Ratio(float(numpy.median(values) / numpy.median(baseline)), None, None)
     values, baseline = numpy.asarray(values, dtype=float), numpy.asarray(baseline, dtype=float)
     generator = numpy.random.RandomState(BOOTSTRAP_SEED)
     top = numpy.median(generator.choice(values, (BOOTSTRAP_SAMPLES, len(values))), axis=1)

@@ -13,6 +13,7 @@ from bench.report.cells import (ACCURACY_METRICS, KEY_DEFAULTS, KEY_FIELDS, LOSS
                                 known_limit, only_difference)
 from bench.trial import floats
 from bench.environments import catalog
+from bench.report import stats
 from bench.report.tables import Table
 from bench.trial.configurations import CONFIGS, DEFAULT_CONFIGS
 from bench.trial.installed import version_tuple
@@ -53,7 +54,8 @@ Legend:
 - epoch s: median steady-state epoch time (epochs after the first, which includes tracing and
   compilation), its IQR and the number of runs n (fit time where there is one epoch).
 - vs none: that median divided by the one under config none, with a 95 % bootstrap interval;
-  ns = not significant (the interval contains 1); XLA≠ = this cell and none were fitted by
+  ns = not significant (the interval contains 1); n<5 = fewer than 5 timed runs on a side: no
+  interval and no claim either way (more --repeats to measure it); XLA≠ = this cell and none were fitted by
   different compilers (XLA: what fit used, per run; jit_compile: the setting asked), so the
   ratio is not determinism's cost alone."""
 SUMMARY_LEGEND = """\
@@ -63,7 +65,8 @@ the time (95 % upper bound from these n identical runs, exact binomial); mismatc
 run 2 was the first to differ. In-process columns show the article's loop (one process trains
 twice, re-seeding before each model). seed API and determinism are what the trials recorded applying.
 Overheads: median steady-state epoch time relative to none (process protocol); ns = the
-95 % bootstrap interval contains 1 (see the cells table for intervals). full vs none is as the
+95 % bootstrap interval contains 1 (see the cells table for intervals); n<5 = fewer than 5
+timed runs on a side: no interval, no claim either way. full vs none is as the
 row ran (XLA≠: full and none were fitted by different compilers, as Keras >= 3.7 does on a GPU
 under jit_compile auto); "same compiler" is the ratio where both used one compiler: the row's
 own, or the row run with another --jit-compile."""
@@ -108,10 +111,24 @@ def cells_table(cells: list[Cell]) -> Table:
     if any(cell.xla in ("yes", "mixed") for cell in cells) or len({cell.xla for cell in cells} - {None}) > 1:
         columns.insert(columns.index("epoch_seconds_median"), "xla")  # where a compiler was there to differ
     rows = [[_shown(name, cell) for name in columns] for cell in cells]
-    return Table(headers=[_header(name, cells) for name in columns], rows=rows,
-                 records=[cell.record() for cell in cells], caption=_caption(cells, shown),
-                 legend=CELLS_LEGEND, notes=_failure_notes(cells) + _warning_notes(cells) + _cold_start_notes(cells)
-                 + _split_notes(cells))
+    headers = {name: _header(name, cells) for name in columns}
+    notes = _failure_notes(cells) + _warning_notes(cells) + _cold_start_notes(cells) + _split_notes(cells)
+    brief = _brief_failure_notes(cells) + _brief_warning_notes(cells) + \
+        list(dict.fromkeys(_cold_start_notes(cells) + _split_notes(cells)))
+    return Table(headers=list(headers.values()), rows=rows, records=[cell.record() for cell in cells],
+                 caption=_caption(cells, shown), legend=CELLS_LEGEND, notes=notes, brief_notes=brief,
+                 keys=len(shown) + 1, hidden=tuple(headers[name] for name in TERMINAL_HIDDEN if name in headers),
+                 optional=tuple(headers[name] for name in TERMINAL_OPTIONAL if name in headers),
+                 short={headers[name]: title for name, title in TERMINAL_TITLES.items() if name in headers})
+
+
+# On a terminal (format terminal): the columns the cells table leaves to the files (identical
+# k/n says the trials; the spread of the times and the loss's difference are details), those it
+# drops, first to last, where the terminal is too narrow, and shorter titles.
+TERMINAL_HIDDEN = ("trials", "distinct", "val_loss_diff", "epoch_seconds_iqr", "timed_runs")
+TERMINAL_OPTIONAL = ("xla", "diagnosis", "first_divergent_epoch", "epoch_seconds_median", "weights_max_abs_diff")
+TERMINAL_TITLES = {"first_divergent_epoch": "diverges\nat epoch", "epoch_seconds_median": "epoch s\n(median)",
+                   "diagnosis": "first\ndivergence"}
 
 
 def summary_table(cells: list[Cell]) -> Table:
@@ -149,7 +166,9 @@ def summary_table(cells: list[Cell]) -> Table:
                         **{config: _record(cell) for config, cell in zip(configs, process)},
                         **{f"in-process {config}": _record(cell) for config, cell in zip(configs, in_process)}})
     return Table(headers=headers, rows=rows, records=records, caption=_caption(cells, shown),
-                 legend=SUMMARY_LEGEND, notes=_failure_notes(cells))
+                 legend=SUMMARY_LEGEND, notes=_failure_notes(cells), brief_notes=_brief_failure_notes(cells),
+                 keys=len(shown), optional=("determinism", "seed API", "Python",
+                                            tuple(f"in-process {config}" for config in configs)))
 
 
 def versions_table(cells: list[Cell]) -> Table:
@@ -190,7 +209,8 @@ def _metric_header(cells: list[Cell], choices: tuple, kind: str) -> str:
 
 
 def diagnoses_table(diagnoses: list[dict]) -> Table:
-    """One row per compared pair of traced trials (bench diagnose)."""
+    """One row per compared pair of traced trials (bench diagnose), TF versions in order."""
+    diagnoses = sorted(diagnoses, key=lambda diagnosis: version_tuple(str(diagnosis["cell"].get("tf_version") or "")))
     cells = [Cell(**{name: diagnosis["cell"].get(name, KEY_DEFAULTS.get(name)) for name in KEY_FIELDS + ("config",)})
              for diagnosis in diagnoses]
     shown = _key_columns(KEY_FIELDS, cells) if cells else ["tf_version", "device", "protocol"]
@@ -210,7 +230,9 @@ def diagnoses_table(diagnoses: list[dict]) -> Table:
               "creates its variables lazily (no input shape), so the traced trials built it on their first batch "
               "(inference mode) before fit, to compare its initial variables"
               for cell, diagnosis in zip(cells, diagnoses) if diagnosis.get("built_before_fit")]
-    return Table(headers=headers, rows=rows, records=diagnoses, legend=DIAGNOSES_LEGEND, notes=notes)
+    return Table(headers=headers, rows=rows, records=diagnoses, legend=DIAGNOSES_LEGEND, notes=notes,
+                 keys=len(shown) + 1, optional=("tracing cost", "max |Δ| later", "pair"),
+                 short={"variables that part (largest |Δ| there)": "variables that part"})
 
 
 def divergence(diagnosis: dict | None) -> str:
@@ -386,8 +408,11 @@ def _ratio(cell: Cell | None) -> str:
 
 
 def _marks(cell: Cell) -> str:
-    """What an overhead needs said beside it: ns (not significant), XLA≠ (two compilers)."""
-    return ("" if cell.overhead_significant else " ns") + ("" if cell.overhead_same_compiler is not False else " XLA≠")
+    """What an overhead needs said beside it: ns (not significant), n<5 (too few timed runs
+    for an interval: no claim either way), XLA≠ (two compilers)."""
+    few = f" n<{stats.MIN_RUNS_FOR_INTERVAL}"
+    return ("" if cell.overhead_significant else few if cell.overhead_significant is None else " ns") + \
+        ("" if cell.overhead_same_compiler is not False else " XLA≠")
 
 
 def _same_compiler_ratio(key: tuple, groups: dict) -> str:
@@ -461,6 +486,8 @@ def _overhead(cell: Cell) -> str:
         return "baseline" if cell.overhead_vs_none is not None else "-"
     if cell.overhead_vs_none is None:
         return "-"
+    if cell.overhead_ci_low is None:
+        return f"{cell.overhead_vs_none:.2f}x{_marks(cell)}"
     return f"{cell.overhead_vs_none:.2f}x [{cell.overhead_ci_low:.2f}-{cell.overhead_ci_high:.2f}]{_marks(cell)}"
 
 
@@ -501,8 +528,9 @@ def _warning_notes(cells: list[Cell]) -> list[str]:
     return [f"- {cell.label()}: {warning}" for cell in cells for warning in cell.warnings]
 
 
-# Dimensions a run varies on purpose; a split along them needs no note.
-DESIGNED = ("tf_version", "protocol", "jit_compile")
+# Dimensions a run varies on purpose (its plan lists several: --tf, --protocol, --jit-compile,
+# --framework, --model); a split along them needs no note: the table shows them as columns.
+DESIGNED = ("tf_version", "protocol", "jit_compile", "framework", "model")
 
 
 def _split_notes(cells: list[Cell]) -> list[str]:
@@ -516,3 +544,68 @@ def _split_notes(cells: list[Cell]) -> list[str]:
                 notes.append(f"- not pooled: {first.label()} and the same with {HEADERS[field_name]} "
                              f"{getattr(second, field_name)!r} instead of {getattr(first, field_name)!r}")
     return notes
+
+
+# Notes as a terminal shows them (format terminal): one line for what several cells or trials
+# share, naming them together; the files keep a note per cell.
+
+def _brief_failure_notes(cells: list[Cell]) -> list[str]:
+    """Failure notes with repeats merged: one per known limit, one per error (status, type and
+    message) naming the trials it ended."""
+    notes = list(dict.fromkeys(f"- TF {cell.tf_version} on {cell.device}: "
+                               f"{known_limit(cell.tf_version, cell.compute_capability)}"
+                               for cell in cells if cell.verdict == "unsupported"))
+    errors: dict[tuple, list[str]] = {}
+    for cell in cells:
+        for error in cell.errors:
+            message = error["message"].strip().splitlines()[0][:200] if error["message"].strip() else ""
+            errors.setdefault((error["status"], error["type"].rsplit(".", 1)[-1], message), []).append(
+                error["trial_id"])
+    for (status, kind, message), trials in errors.items():
+        named = trials[0] if len(trials) == 1 else f"{len(trials)} trials ({trials[0]}, ...)" if len(trials) > 2 \
+            else " and ".join(trials)
+        notes.append(f"- {named}: {status}, {kind}: {message}")
+    return notes
+
+
+def _brief_warning_notes(cells: list[Cell]) -> list[str]:
+    """A warning once, with the cells it applies to (``every cell``, ``every cell with protocol
+    in-process``, or their names without what every row shares)."""
+    by_warning: dict[str, list[Cell]] = {}
+    for cell in cells:
+        for warning in cell.warnings:
+            by_warning.setdefault(warning, []).append(cell)
+    return [f"- {_cells_named(members, cells)}: {warning}" for warning, members in by_warning.items()]
+
+
+def _cells_named(members: list[Cell], cells: list[Cell]) -> str:
+    """Some cells of a table, named by what tells them apart in it."""
+    varying = [name for name in KEY_FIELDS + ("config",) if len({getattr(cell, name) for cell in cells}) > 1]
+    for name in reversed(varying[:-1] if varying[-1:] == ["config"] else varying[:]):
+        others = [other for other in varying if other != name]  # one the others tell (the image of a version)
+        told: dict[tuple, object] = {}
+        if others and all(told.setdefault(tuple(getattr(cell, other) for other in others), getattr(cell, name))
+                          == getattr(cell, name) for cell in cells):
+            varying.remove(name)
+    if len(members) == len(cells):
+        return "every cell" if len(cells) > 1 else cells[0].label()
+    common = [name for name in varying if len({getattr(cell, name) for cell in members}) == 1]
+    if common and len(members) > 1 and len(members) == sum(
+            all(getattr(cell, name) == getattr(members[0], name) for name in common) for cell in cells):
+        return "every cell with " + ", ".join(f"{HEADERS[name]} {getattr(members[0], name)}" for name in common)
+    groups: dict[str, list[str]] = {}  # the cells' names but for the config -> their configs
+    for cell in members:
+        rest = " ".join(_named(name, cell) for name in varying if name != "config")
+        groups.setdefault(rest, []).append(cell.config)
+    named = [" ".join(part for part in (rest, ", ".join(dict.fromkeys(configs))) if part)
+             for rest, configs in groups.items()]
+    return "; ".join(named) if len(named) <= 4 else "; ".join(named[:3]) + f"; and {len(named) - 3} more"
+
+
+def _named(name: str, cell: Cell) -> str:
+    value = getattr(cell, name)
+    if name == "tf_version":
+        return f"TF {value}" if cell.framework == "tf.keras" else str(value)
+    if name in ("epochs", "samples", "batch_size", "jit_compile", "dataset"):
+        return f"{HEADERS[name]} {'all' if value is None else value}"
+    return str(value)

@@ -1,4 +1,4 @@
-"""Before a run that must not be wasted (a lent GPU machine, a long matrix): check in seconds
+"""Before a run that must not be wasted (a borrowed GPU machine, a long matrix): check in seconds
 that everything it needs is there, and say in one line what is not.
 
 * the GPUs asked for exist (nvidia-smi);

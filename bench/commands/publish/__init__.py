@@ -7,8 +7,10 @@ from bench.errors import UserError
 
 NAME = "publish"
 HELP = "regenerate published tables from committed result files"
-DESCRIPTION = ("Rewrite results/*/table.md, the generated blocks of README.md and compose.yaml "
-               "from the result files and the catalog they are computed from.")
+DESCRIPTION = ("Rewrite every generated file (results/*/table.md and the other tables, plots and pages beside "
+               "it, each tree's README.md, compose.yaml) and the generated blocks of README.md and docs/*.md "
+               "(result tables, the GPU catalog, the CLI reference) from the result files, the catalog and the "
+               "parsers they are computed from.")
 
 
 def add_arguments(parser) -> None:

@@ -1,11 +1,17 @@
 """bench run: run trials (local processes or containers), write result files, print the table."""
 
+import os
+import shlex
+import shutil
+import sys
 from pathlib import Path
 
+from bench import console
 from bench.commands.run import benchmark
 from bench.errors import UsageError
 from bench.commands import option_groups
 from bench.report import tables, views
+from bench.report.cells import build_cells
 from bench.commands.option_groups import positive_int
 from bench.trial.jsonfile import read_json, write_json_atomic
 
@@ -25,7 +31,8 @@ def add_arguments(parser) -> None:
                         help="continue the run in DIR with the plan recorded there (configs, repeats, "
                              "versions, settings), skipping finished trials; plan flags that contradict "
                              "it are refused")
-    option_groups.table_format(parser)
+    option_groups.table_format(parser, help=TABLE_FORMAT_HELP)
+    parser.set_defaults(format=None)  # a terminal's table on a terminal, else Markdown (console.table_format)
     option_groups.gpus(parser)
     option_groups.parallel(parser)
     parser.add_argument("--jobs", type=positive_int, metavar="N",
@@ -57,9 +64,69 @@ def main(arguments) -> int:
         raise UsageError(f"--resume {arguments.resume} runs the plan recorded there, and --plan {arguments.plan} names "
                          "another document: give one of them")
     finished = benchmark.run(None if arguments.resume else option_groups.plan_of(arguments), session)
+    cells = build_cells(finished.loaded)
     if finished.loaded:
-        print(tables.render(views.build("cells", finished.loaded), arguments.format), end="")
+        print(tables.render(views.build("cells", finished.loaded, cells), arguments.format or console.table_format(),
+                            console.width()), end="", flush=True)
+    console.say(("\n" if finished.loaded else "") + "\n".join(
+        filter(None, [finished.outcome, next_steps(finished.tree.root, cells)])))
     return finished.exit_status
+
+
+TABLE_FORMAT_HELP = ("the table printed at the end: terminal (the columns that matter, within 120 columns, no "
+                     "Markdown), github (Markdown: every column), plain, csv, json or html (default: terminal where "
+                     "the output is a terminal, else github)")
+
+
+def next_steps(folder: str, cells: list) -> str:
+    """Where the results are and what to run next, for the end of a run: each command whole,
+    continued on a further line (a shell's `` \\``) where a terminal is too narrow for it."""
+    bench, where = invocation(), shlex.quote(str(folder))
+    steps = [("every view and the plots in one page, for a browser:",
+              [bench, "report", where, "--format", "html", "--output",
+               shlex.quote(os.path.join(str(folder), "report.html"))])]
+    if any(cell.verdict == "mismatch" for cell in cells):
+        steps.append(("where the runs of a mismatch part (first step, layer and phase):",
+                      [bench, "diagnose", "--from", where]))
+    bounds = [cell.divergence_bound for cell in cells if cell.divergence_bound is not None]
+    if bounds and max(bounds) > 0.05:
+        steps.append(("more repeats, until a match means a run differs at most 5 % of the time (59 in a row):",
+                      [bench, "run", "--resume", where, "--until", "5%"]))
+    steps.append(("the whole table (every column) as Markdown:", [bench, "report", where, "--format", "github"]))
+    width = console.width() if console.is_terminal(sys.stderr) else None
+    return "\n".join([f"Results: {folder}. Next:"] + [line for what, words in steps
+                                                      for line in (f"  {what}", _command(words, "    ", width))])
+
+
+def _command(words: list[str], indent: str, width: int | None) -> str:
+    """A command line, broken between its words (`` \\`` and a deeper indent) to fit ``width``."""
+    lines = [indent + words[0]]
+    for word in words[1:]:
+        if width and len(lines[-1]) + 1 + len(word) + 2 > width:
+            lines[-1] += " \\"
+            lines.append(indent + "  " + word)
+        else:
+            lines[-1] += " " + word
+    return "\n".join(lines)
+
+
+def invocation() -> str:
+    """How this program was started, to run it again: ``python -m bench`` with this interpreter
+    (its path relative to the working folder where it lies within), or ``repro-bench``."""
+    program = sys.argv[0] if sys.argv else ""
+    if Path(program).name == "repro-bench":  # the installed command: by name where PATH finds this one
+        found = shutil.which("repro-bench")
+        return "repro-bench" if found and os.path.samefile(found, program) else shlex.quote(_relative(program))
+    return f"{shlex.quote(_relative(sys.executable or 'python3'))} -m bench"
+
+
+def _relative(path: str) -> str:
+    """A path as short as it goes: relative to the working folder where it lies within it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if relative.startswith("..") else relative
 
 
 def _writable_plan_file(path: Path) -> None:

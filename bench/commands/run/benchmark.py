@@ -57,11 +57,13 @@ class Session:
 
 @dataclass
 class Finished:
-    """What a run leaves: its folder, its trials, the results there, and its exit status."""
+    """What a run leaves: its folder, its trials, the results there, its exit status and what
+    to say of it after the table (trials failed or not run, and what to do)."""
     tree: ResultTree
     trials: list
     loaded: list[dict]
     exit_status: int
+    outcome: str = ""
 
 
 def run(chosen: run_plan.RunPlan | None, session: Session) -> Finished:
@@ -137,7 +139,7 @@ def run(chosen: run_plan.RunPlan | None, session: Session) -> Finished:
     finally:
         fleet.close()
     loaded = results.load([out]) if any(tree.done(trial.trial_id) for trial in trials) else []
-    return Finished(tree, trials, loaded, _exit_status(trials, loaded, tree, session.budget))
+    return Finished(tree, trials, loaded, *_exit_status(trials, loaded, tree, session.budget))
 
 
 def _planned_before(tree: ResultTree) -> list[str]:
@@ -189,23 +191,22 @@ def _announce(fleet, chosen: run_plan.RunPlan, trials, tree: ResultTree, budget:
         (f", within a budget of {budget:g} s" if budget else ""))
 
 
-def _exit_status(trials, loaded: list[dict], tree: ResultTree, budget: float | None) -> int:
+def _exit_status(trials, loaded: list[dict], tree: ResultTree, budget: float | None) -> tuple[int, str]:
+    """The exit status, and what to tell the user of it (said after the table)."""
     planned = {trial.trial_id for trial in trials}
     failed = [r["spec"]["trial_id"] for r in loaded if r["spec"]["trial_id"] in planned and r["status"] in FAILED]
     left = [trial for trial in trials if not tree.done(trial.trial_id)]
     if failed:
-        say(f"{len(failed)} of {len(trials)} trials failed (error or timeout, listed under the table); "
-            f"`bench run --retry-failed --resume {tree.root}` runs them again")
-        return EXIT_TRIALS_FAILED
+        return EXIT_TRIALS_FAILED, (f"{len(failed)} of {len(trials)} trials failed (error or timeout, listed under "
+                                    f"the table); `bench run --retry-failed --resume {tree.root}` runs them again")
     if left and budget:
         if len(left) == len(trials):
-            say(f"time budget spent before any trial finished: none of the {len(trials)} trials ran; give a "
-                f"larger --budget, or run again with the same --out (or --resume {tree.root}) to continue")
-        else:
-            say(f"time budget spent: {len(left)} of {len(trials)} trials not run; run again with the same "
-                f"--out (or --resume {tree.root}) to continue")
-        return EXIT_BUDGET_SPENT
-    return EXIT_OK
+            return EXIT_BUDGET_SPENT, (f"time budget spent before any trial finished: none of the {len(trials)} "
+                                       f"trials ran; give a larger --budget, or run again with the same --out (or "
+                                       f"--resume {tree.root}) to continue")
+        return EXIT_BUDGET_SPENT, (f"time budget spent: {len(left)} of {len(trials)} trials not run; run again with "
+                                   f"the same --out (or --resume {tree.root}) to continue")
+    return EXIT_OK, ""
 
 
 def stack(info: dict, frameworks: list[str]) -> str:
