@@ -55,9 +55,9 @@ Legend:
   compilation), its IQR and the number of runs n (fit time where there is one epoch).
 - vs none: that median divided by the one under config none, with a 95 % bootstrap interval;
   ns = not significant (the interval contains 1); n<5 = fewer than 5 timed runs on a side: no
-  interval and no claim either way (more --repeats to measure it); XLA≠ = this cell and none were fitted by
-  different compilers (XLA: what fit used, per run; jit_compile: the setting asked), so the
-  ratio is not determinism's cost alone."""
+  interval and no claim either way (more --repeats to measure it); XLA≠ = this cell and none
+  were fitted by different compilers (XLA: what fit used, per run; jit_compile: the setting
+  asked), so the ratio is not determinism's cost alone."""
 SUMMARY_LEGEND = """\
 Legend: each config column shows identical k/n and the verdict of the process protocol
 (fresh processes), with how sure it is: match (≤45 %) = a further run differs at most 45 % of
