@@ -5,6 +5,7 @@ columns) is wrapped at word boundaries, its continuation indented. Into a pipe o
 lines go as they are (a program reading them gets one message a line).
 """
 
+import os
 import shutil
 import sys
 import textwrap
@@ -14,7 +15,7 @@ WIDTH = 120  # the widest a terminal line is made, however wide the terminal
 
 def say(message: str) -> None:
     stream = sys.stderr
-    print(fitted(message, width()) if is_terminal(stream) else message, file=stream, flush=True)
+    print(fitted(message, width(stream)) if is_terminal(stream) else message, file=stream, flush=True)
 
 
 def is_terminal(stream) -> bool:
@@ -24,9 +25,17 @@ def is_terminal(stream) -> bool:
         return False
 
 
-def width() -> int:
-    """The columns a terminal line may take: the terminal's width, at most WIDTH (at least 40)."""
-    return max(40, min(WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns))
+def width(stream=None) -> int:
+    """The columns a line on ``stream`` (stdout by default) may take: $COLUMNS, else the width
+    of the terminal that stream is (stdout may be a file while stderr is a terminal), at most
+    WIDTH and at least 40."""
+    columns = shutil.get_terminal_size((WIDTH, 24)).columns  # $COLUMNS, else stdout's terminal
+    if not os.environ.get("COLUMNS") and stream is not None and is_terminal(stream):
+        try:
+            columns = os.get_terminal_size(stream.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            pass
+    return max(40, min(WIDTH, columns))
 
 
 def table_format() -> str:

@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 
+from bench.errors import UserError
 from bench.launchers import k8s, k8s_state
 from tests.conftest import REPO, bench_here
 
@@ -200,6 +201,15 @@ def test_resubmission_runs_only_the_failed_shards_from_the_api_alone(manifests):
                                                               "configMap": {"name": "lab-tf2-8-h100-r1-plans"}}
     assert "selector" not in retry["spec"] and "job-name" not in retry["spec"]["template"]["metadata"]["labels"]
     assert again["lab-tf2-8-a100-r1.configmap.json"]["data"]["1.name"] == "tf2.8-a100-full"
+    assert again["lab-tf2-8-a100-r1.job.json"]["spec"]["parallelism"] == 2
+    [a100] = [job for job in jobs["items"] if job["metadata"]["name"] == "lab-tf2-8-a100"]
+    a100["spec"]["parallelism"] = 1  # submitted with --parallelism 1: Kueue's quota holds one Pod
+    assert k8s_state.resubmission(jobs, config_maps)["lab-tf2-8-a100-r1.job.json"]["spec"]["parallelism"] == 1
+    [plans] = [item for item in config_maps["items"] if item["metadata"]["name"] == "lab-tf2-8-a100-plans"]
+    del plans["data"]["2.json"]  # a ConfigMap not of bench k8s's making: one line, not a KeyError
+    with pytest.raises(UserError, match="holds no plan for index 2"):
+        k8s_state.resubmission(jobs, config_maps)
+    plans["data"]["2.json"] = first["2.json"]
     for document in again.values():
         for version in KUBERNETES:
             pytest.importorskip("kubernetes_validate").validate(document, version, strict=True)
@@ -279,7 +289,8 @@ def test_status_reads_each_index_from_the_api():
     (["--gpu-types", "H 100=x"], "give NAME=PRODUCT"),
     (["--claim", ""], "needs --claim"),
     (["--run", "Lab_1"], "a Kubernetes name"),
-    (["--run", "a-run-name-so-long-that-its-job-names-cannot-be-kubernetes-names"], "63 characters"),
+    (["--run", "a-run-name-so-long-that-its-job-names-cannot-be-names"], "63 characters"),  # its Jobs: 65
+    (["--run", "a-run-name-so-long-that-it-cannot-be-a-kubernetes-name-on-its-own"], "at most 63"),
     (["--until", "5%"], "--until needs bench run"),
     (["--tf", ""], "give --tf"),
     (["--queue", "bad queue"], "a Kueue LocalQueue name"),

@@ -266,3 +266,22 @@ def test_the_diagnoses_table_and_any_table_too_wide_for_its_columns_fit(width):
                         rows=[[f"value-{number}-{row}" for number in range(30)] for row in range(3)], records=[], keys=1)
     text = tables.render(wide, "terminal", width)
     assert widest(text) <= width and "Not shown here:" in text and "column 29" in text.split("Not shown here:")[1]
+
+
+def test_messages_fit_the_terminal_stderr_is_when_stdout_is_a_file(monkeypatch):
+    """bench run > table.md on an 80-column terminal: the table goes to the file, the messages
+    to the terminal, wrapped to its 80 columns (not stdout's, not 120)."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+    class Narrow(io.StringIO):
+        def isatty(self):
+            return True
+
+        def fileno(self):
+            return 2
+    monkeypatch.setattr(console.os, "get_terminal_size", lambda fd=1: os.terminal_size((80 if fd == 2 else 200, 24)))
+    assert console.width(Narrow()) == 80 and console.width() == 120
+    said = Narrow()
+    monkeypatch.setattr(sys, "stderr", said)
+    console.say("word " * 40)
+    assert widest(said.getvalue()) <= 80

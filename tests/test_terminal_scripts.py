@@ -17,7 +17,9 @@ def test_the_test_command_reports_skip_reasons_and_the_slowest_tests():
     script = (REPO / "scripts" / "test").read_text()
     [pytest_line] = [line for line in script.splitlines() if re.match(r"exec \.venv/bin/python -m pytest", line)]
     arguments = shlex.split(pytest_line)
-    report = [argument for argument in arguments if argument.startswith("-r")]
+    import tomllib
+    addopts = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    report = [argument for argument in addopts + arguments if argument.startswith("-r")]
     assert report and all(kind in report[-1] for kind in "fEs")  # failures, errors, skips: each with its reason
     assert any(re.fullmatch(r"--durations=\d+", argument) for argument in arguments)
     assert arguments[-1] == '"$@"' or arguments[-1] == "$@"  # the caller's arguments come last: they add to these

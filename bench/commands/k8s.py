@@ -169,10 +169,7 @@ def _from_api(arguments, action: str) -> tuple[str, dict, dict]:
     run = arguments.target or arguments.run
     if not run:
         raise UsageError(f"bench k8s {action} RUN: give the run's name")
-    if not k8s.NAME.match(run) or len(run) > k8s.MAX_NAME:
-        raise UsageError(f"bench k8s {action} {run!r}: a run's name is a Kubernetes name (lower case letters, digits, '-')")
-    if arguments.namespace is not None and (not k8s.NAME.match(arguments.namespace) or len(arguments.namespace) > k8s.MAX_NAME):
-        raise UsageError(f"--namespace {arguments.namespace!r}: a Kubernetes namespace: lower case letters, digits and '-'")
+    k8s.check_run(run, arguments.namespace)
     if not shutil.which("kubectl"):
         raise UserError(f"kubectl is not on PATH: bench k8s {action} asks the API through it")
     namespace = ["--namespace", arguments.namespace] if arguments.namespace else []
@@ -231,7 +228,7 @@ def _resubmit(arguments) -> int:
     folder = _write(documents, arguments.dry_run or Path(arguments.out or ".") / "k8s" / f"{run}-resubmitted",
                     arguments.apply)
     shards = [value for name, document in documents.items() if name.endswith(".configmap.json")
-              for key, value in document["data"].items() if key.endswith(".name")]
+              for key, value in document["data"].items() if k8s_state.SHARD_FILE.match(key) and key.endswith(".name")]
     say(f"resubmitting {len(shards)} failed shards ({', '.join(shards)}) in "
         f"{sum(name.endswith('.job.json') for name in documents)} Jobs: {folder}")
     if arguments.apply:

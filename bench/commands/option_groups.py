@@ -100,9 +100,20 @@ def output_file(text: str) -> Path:
     return Path(text)
 
 
-def table_format(parser, help: str = "table format (default: github)") -> None:
+def table_format(parser, html: str = "a page") -> None:
+    """--format, whose default is a terminal's table on a terminal and Markdown elsewhere
+    (shown_format); ``html``: what the html format gives."""
     from bench.report import tables
-    parser.add_argument("--format", default="github", choices=tables.FORMATS, help=help)
+    parser.add_argument("--format", default=None, choices=tables.FORMATS,
+                        help=f"terminal (the columns that matter, within 120 columns, no Markdown), github (Markdown: "
+                             f"every column), plain, csv, json or html ({html}) (default: terminal where the output "
+                             "is a terminal, else github)")
+
+
+def shown_format(arguments) -> str:
+    """The table format to print: the one asked for, else console.table_format's."""
+    from bench import console
+    return arguments.format or console.table_format()
 
 
 def parallel(parser) -> None:

@@ -20,13 +20,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                         help="result folders (or single trial files); several are merged")
     parser.add_argument("--view", default="cells", choices=views.VIEWS, help="default: cells")
-    option_groups.table_format(parser, help="github (Markdown), terminal (the columns that matter, within 120 "
-                                             "columns, no Markdown), plain, csv, json, or html: a self-contained "
-                                             "page with plots and every view (default: terminal where the output "
-                                             "is a terminal, else github; github into --output)")
-    parser.set_defaults(format=None)
+    option_groups.table_format(parser, html="a self-contained page with plots and every view")
     parser.add_argument("--output", type=option_groups.output_file, metavar="FILE",
-                        help="also write the table to FILE (atomically)")
+                        help="also write the table to FILE (atomically; Markdown where no --format is given)")
 
 
 def main(arguments) -> int:
@@ -38,9 +34,10 @@ def main(arguments) -> int:
         text = shown = html_page.render(loaded, cells=cells, diagnoses=diagnoses)
     else:
         table = views.build(arguments.view, loaded, cells)
-        text = shown = tables.render(table, arguments.format or "github")
-        if arguments.format is None and console.table_format() == "terminal":  # --output gets Markdown all the same
-            shown = tables.render(table, "terminal", console.width())
+        fmt = option_groups.shown_format(arguments)
+        shown = tables.render(table, fmt, console.width())
+        # --output: the format asked for, else Markdown (not the terminal's table).
+        text = shown if fmt == (arguments.format or "github") else tables.render(table, "github")
     if arguments.output:
         write_text_atomic(str(arguments.output), text)
     print(shown, end="")

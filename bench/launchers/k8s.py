@@ -55,6 +55,7 @@ MERGE_RESOURCES = {"cpu": "1", "memory": "2Gi"}
 INDEX_RETRIES = 2
 UNUSABLE_EXIT = 2                               # the batch's exit status for an unusable plan or dataset
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
 @dataclass
@@ -80,9 +81,10 @@ def parse_gpu_types(text: str) -> dict[str, str]:
     found = {}
     for item in (part.strip() for part in text.split(",") if part.strip()):
         name, _, product = item.partition("=")
-        if not product or not NAME.match(name) or not re.match(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", product):
+        if not product or not NAME.match(name) or not LABEL_VALUE.match(product):
             raise UsageError(f"--gpu-types {item!r}: give NAME=PRODUCT, e.g. h100=NVIDIA-H100-80GB-HBM3 (NAME in "
-                             f"lower case letters, digits and '-'; PRODUCT as the node label {GPU_PRODUCT_LABEL} has it)")
+                             f"lower case letters, digits and '-'; PRODUCT as the node label {GPU_PRODUCT_LABEL} has it: "
+                             f"at most {MAX_NAME} letters, digits, '-', '_' and '.')")
         if name in found:
             raise UsageError(f"--gpu-types names {name} twice")
         found[name] = product
@@ -127,7 +129,7 @@ def manifests(chosen: RunPlan, cluster: Cluster, found: list[slurm.Shard]) -> di
         documents[f"{name}.job.json"] = _job(chosen, cluster, name, version, gpu_type, len(members))
     documents[f"{MERGE_FOLDER}/{cluster.run}-merge.job.json"] = merge_job(cluster)
     if cluster.queue:
-        documents.update(kueue_objects(cluster, found))
+        documents.update(kueue_objects(cluster, {key: len(members) for key, members in groups.items()}))
     return documents
 
 
@@ -162,12 +164,22 @@ def quantity(text: str) -> float:
     return float(number) * QUANTITY_UNITS[unit]
 
 
+def check_run(run: str, namespace: str | None) -> None:
+    """A run's name and namespace as Kubernetes takes them (names, labels and label selectors)."""
+    if not NAME.match(run) or len(run) > MAX_NAME:
+        raise UsageError(f"--run {run!r}: a Kubernetes name: lower case letters, digits and '-', at most {MAX_NAME}")
+    if namespace is not None and (not NAME.match(namespace) or len(namespace) > MAX_NAME):
+        raise UsageError(f"--namespace {namespace!r}: a Kubernetes namespace: lower case letters, digits and '-', "
+                         f"at most {MAX_NAME}")
+
+
+def parallel(completions: int, limit: int | None) -> int:
+    """The Pods of a Job at once: all its shards, or --parallelism where it is lower."""
+    return min(completions, limit or completions)
+
+
 def _check_names(cluster: Cluster, found: list[slurm.Shard]) -> None:
-    if not NAME.match(cluster.run):
-        raise UsageError(f"--run {cluster.run!r}: a Kubernetes name: lower case letters, digits and '-'")
-    if cluster.namespace is not None and (not NAME.match(cluster.namespace) or len(cluster.namespace) > MAX_NAME):
-        raise UsageError(f"--namespace {cluster.namespace!r}: a Kubernetes namespace: lower case letters, digits "
-                         f"and '-', at most {MAX_NAME}")
+    check_run(cluster.run, cluster.namespace)
     if cluster.queue is not None and (not SUBDOMAIN.match(cluster.queue) or len(cluster.queue) > MAX_NAME):
         raise UsageError(f"--queue {cluster.queue!r}: a Kueue LocalQueue name: lower case letters, digits, '-' and "
                          f"'.', at most {MAX_NAME} (a label value and a Kubernetes name)")
@@ -177,16 +189,13 @@ def _check_names(cluster: Cluster, found: list[slurm.Shard]) -> None:
     if not REGISTRY.match(cluster.registry.rstrip("/")):
         raise UsageError(f"--registry {cluster.registry!r}: where images are pulled from, as an image name starts: "
                          "host[:port]/path in lower case, no https://, e.g. registry.lab.example/ml")
-    for name, product in cluster.gpu_types.items():
-        if len(product) > MAX_NAME:
-            raise UsageError(f"--gpu-types {name}={product}: a node label's value holds at most {MAX_NAME} characters")
     for option, value in (("--cpus", cluster.cpus), ("--pod-memory", cluster.memory)):
         if not QUANTITY.match(value):
             raise UsageError(f"{option} {value!r}: a Kubernetes quantity, e.g. 4 or 500m (CPUs), 16Gi (memory)")
     if quantity(cluster.cpus) < 1e-3:
         raise UsageError(f"--cpus {cluster.cpus}: at least 1m (a thousandth of a CPU); a trial wants whole CPUs")
     if quantity(cluster.memory) < MIN_POD_MEMORY_BYTES:
-        raise UsageError(f"--pod-memory {cluster.memory}: at least 2Gi (the Pod's memory scratch, 1Gi, counts "
+        raise UsageError(f"--pod-memory {cluster.memory}: at least 2Gi (the Pod's memory scratch, over 1Gi, counts "
                          "against it, and TensorFlow needs the rest)")
     if any(shard.version is None for shard in found):
         raise UsageError("bench k8s runs the worker image of each TF version: give --tf, e.g. --tf 2.8,2.21")
@@ -280,7 +289,7 @@ def _job(chosen: RunPlan, cluster: Cluster, name: str, version: str, gpu_type: s
                                                                              "sizeLimit": _size(options)}}
                                   for index, options in enumerate(images.TRIAL_TMPFS.values()))]}}
     spec = {"completionMode": "Indexed", "completions": completions,
-            "parallelism": min(completions, cluster.parallelism or completions),
+            "parallelism": parallel(completions, cluster.parallelism),
             "backoffLimitPerIndex": INDEX_RETRIES, "maxFailedIndexes": completions,
             "podFailurePolicy": {"rules": [
                 {"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}]},  # evicted
@@ -313,15 +322,13 @@ def merge_job(cluster: Cluster) -> dict:
             "spec": spec}
 
 
-def kueue_objects(cluster: Cluster, found: list[slurm.Shard]) -> dict[str, dict]:
+def kueue_objects(cluster: Cluster, shards_per_job: dict[tuple, int]) -> dict[str, dict]:
     """For a cluster whose admin has not set Kueue up for these GPUs: a ResourceFlavor per GPU
     type (its node label), a ClusterQueue covering them with quotas for this run's Pods all at
     once (an admin sets the real ones), and the LocalQueue --queue names. Written beside the
-    manifests (kueue/), never applied by --apply: they are cluster-wide objects."""
-    per_job: dict[tuple, int] = {}
-    for shard in found:
-        per_job[(shard.version, shard.gpu_type)] = per_job.get((shard.version, shard.gpu_type), 0) + 1
-    pods = {gpu_type: sum(min(count, cluster.parallelism or count) for (_, of_type), count in per_job.items()
+    manifests (kueue/), never applied by --apply: they are cluster-wide objects. ``shards_per_job``:
+    (TF version, GPU type) -> how many shards that Job runs."""
+    pods = {gpu_type: sum(parallel(count, cluster.parallelism) for (_, of_type), count in shards_per_job.items()
                           if of_type == gpu_type) for gpu_type in cluster.gpu_types}
     flavors = {f"kueue/{name}.resourceflavor.json": {
         "apiVersion": KUEUE_API, "kind": "ResourceFlavor", "metadata": {"name": name, "labels": _labels(cluster)},
@@ -341,11 +348,10 @@ def kueue_objects(cluster: Cluster, found: list[slurm.Shard]) -> dict[str, dict]
             f"kueue/{cluster.queue}.localqueue.json": local_queue}
 
 
-def _times(quantity: str, count: int) -> str:
-    """A Kubernetes quantity times a count (16Gi x 3 = 48Gi)."""
-    number, unit = re.fullmatch(r"([0-9.]+)(.*)", quantity).groups()
-    total = float(number) * count
-    return f"{int(total) if total == int(total) else total}{unit}"
+def _times(given: str, count: int) -> str:
+    """A Kubernetes quantity times a count, in its own unit (16Gi x 3 = 48Gi, 0.1 x 3 = 0.3)."""
+    number, _, unit = QUANTITY.match(given).groups()
+    return f"{float(number) * count:.6f}".rstrip("0").rstrip(".") + (unit or "")
 
 
 def _queued(cluster: Cluster, job: dict) -> dict:

@@ -11,8 +11,8 @@ nothing but the API: not the options of the first submission, not the volume.
 import copy
 import re
 
-from bench.errors import UsageError, UserError
-from bench.launchers.k8s import JOB_LABEL, MAX_NAME, QUEUE_LABEL, RUN_LABEL
+from bench.errors import UserError
+from bench.launchers.k8s import JOB_LABEL, MAX_NAME, QUEUE_LABEL, RUN_LABEL, parallel
 
 SHARD_FILE = re.compile(r"^(\d+)\.(json|name)$")
 WAITING = ("active", "pending", "suspended")
@@ -101,14 +101,15 @@ def resubmission(jobs: dict, config_maps: dict) -> dict[str, dict]:
                  and not _retried_elsewhere(data.get(f"{index}.name"), job, items, plans)]
         if not again:
             continue
-        if f"{again[0]}.json" not in data:
-            raise UsageError(f"the ConfigMap {name}-plans holds no plan for index {again[0]}: it was not written by "
-                             "bench k8s; submit the run again with bench k8s --out ROOT")
+        lacking = [index for index in again if f"{index}.json" not in data]
+        if lacking:  # the cluster's state, not the user's input
+            raise UserError(f"the ConfigMap {name}-plans holds no plan for index {lacking[0]}: it was not written by "
+                            "bench k8s; submit the run again with bench k8s --out VOLUME")
         first = job["metadata"].get("labels", {}).get(JOB_LABEL, name)
         retry = f"{first}-r{max(rounds) + 1}"
         if len(retry) > MAX_NAME:
-            raise UsageError(f"a resubmission of {first} would be named {retry}, more than Kubernetes' {MAX_NAME} "
-                             "characters; submit the run again with a shorter --run and --out ROOT")
+            raise UserError(f"a resubmission of {first} would be named {retry}, more than Kubernetes' {MAX_NAME} "
+                            "characters; submit the run again with a shorter --run and --out VOLUME")
         chosen = {f"{new}.{kind}": data[f"{old}.{kind}"] for new, old in enumerate(again) for kind in ("json", "name")}
         chosen.update({key: value for key, value in data.items() if not SHARD_FILE.match(key)})  # the experiment
         documents[f"{retry}.configmap.json"] = {
@@ -163,7 +164,9 @@ def _retry_job(job: dict, name: str, completions: int) -> dict:
     for volume in template["spec"].get("volumes", []):
         if "configMap" in volume and volume["configMap"].get("name") == f"{job['metadata']['name']}-plans":
             volume["configMap"]["name"] = f"{name}-plans"
-    spec.update(completions=completions, parallelism=completions, maxFailedIndexes=completions)
+    # As many Pods at once as the first Job ran (--parallelism): what Kueue's quota was sized for.
+    spec.update(completions=completions, parallelism=parallel(completions, job["spec"].get("parallelism")),
+                maxFailedIndexes=completions)
     labels = _our_labels(job)
     if QUEUE_LABEL in labels:
         spec["suspend"] = True  # Kueue admits it, as the first

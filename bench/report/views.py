@@ -112,9 +112,9 @@ def cells_table(cells: list[Cell]) -> Table:
         columns.insert(columns.index("epoch_seconds_median"), "xla")  # where a compiler was there to differ
     rows = [[_shown(name, cell) for name in columns] for cell in cells]
     headers = {name: _header(name, cells) for name in columns}
-    notes = _failure_notes(cells) + _warning_notes(cells) + _cold_start_notes(cells) + _split_notes(cells)
-    brief = _brief_failure_notes(cells) + _brief_warning_notes(cells) + \
-        list(dict.fromkeys(_cold_start_notes(cells) + _split_notes(cells)))
+    shared = _cold_start_notes(cells) + _split_notes(cells)  # the same on a terminal, said once there
+    notes = _failure_notes(cells) + _warning_notes(cells) + shared
+    brief = _brief_failure_notes(cells) + _brief_warning_notes(cells) + list(dict.fromkeys(shared))
     return Table(headers=list(headers.values()), rows=rows, records=[cell.record() for cell in cells],
                  caption=_caption(cells, shown), legend=CELLS_LEGEND, notes=notes, brief_notes=brief,
                  keys=len(shown) + 1, hidden=tuple(headers[name] for name in TERMINAL_HIDDEN if name in headers),

@@ -158,10 +158,10 @@ def _require_same_plan(tree: ResultTree, target: str, plan: dict) -> None:
     path = os.path.join(tree.root, "plans", target + ".json")
     if not os.path.exists(path):
         return
-    try:
+    try:  # an OSError (a failing file system) goes up as one: worth another try, unlike a damaged plan
         before = jsonfile.read_json(path)
         before.get("settings")
-    except (OSError, ValueError, AttributeError):
+    except (ValueError, AttributeError):
         raise ValueError("%s cannot be read as a plan (damaged or edited); use another --out" % path)
     differing = [name for name in ("settings", "workloads", "trials") if _plan_part(before.get(name)) != _plan_part(plan[name])]
     if "plan" in before and RunPlan.from_json(before["plan"]).differences(RunPlan.from_json(plan["plan"])):

@@ -29,10 +29,7 @@ def add_arguments(parser) -> None:
                         help="pairs of traced trials per cell (default 1)")
     parser.add_argument("--keep-traces", action="store_true",
                         help="keep the traces (every step's digests and snapshots) under DIR/diagnoses/traces/")
-    option_groups.table_format(parser, help="the table printed at the end: terminal (within 120 columns, no "
-                                            "Markdown), github (Markdown), plain, csv, json or html (default: "
-                                            "terminal where the output is a terminal, else github)")
-    parser.set_defaults(format=None)  # console.table_format: a terminal's table on a terminal, else Markdown
+    option_groups.table_format(parser, html="a page")
     option_groups.gpus(parser)
     option_groups.parallel(parser)
     option_groups.budget(parser)
@@ -49,8 +46,7 @@ def main(arguments) -> int:
     except pairs.NothingToDiagnose as nothing:  # an answer, not a failure
         print(nothing)
         return 0
-    print(tables.render(views.diagnoses_table(found), arguments.format or console.table_format(), console.width()),
-          end="")
+    print(tables.render(views.diagnoses_table(found), option_groups.shown_format(arguments), console.width()), end="")
     return 0
 
 

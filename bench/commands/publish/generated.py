@@ -28,6 +28,7 @@ from bench.launchers import compose_file
 from bench.report import html_page, plots, tables, views
 from bench.report.cells import build_cells
 from bench.errors import UserError, first_line
+from bench.trial.installed import version_tuple
 from bench.trial.jsonfile import read_json
 
 HARNESS = Path("results") / "harness"
@@ -131,7 +132,7 @@ def trees_index(root: Path, folder: Path, trees: dict[Path, tuple[list[dict], li
         relative = tree.relative_to(root.resolve()).as_posix()
         versions = sorted({(result.get("software") or {}).get("tensorflow") or
                            (result.get("runner") or {}).get("tensorflow") or "?" for result in loaded},
-                          key=lambda version: [int(part) for part in re.findall(r"\d+", version)])
+                          key=version_tuple)
         models = sorted({result["spec"].get("model", "mlp") for result in loaded})
         backends = sorted({(result.get("runner") or {}).get("backend") or "?" for result in loaded})
         shown = (f"{versions[0]} to {versions[-1]} ({len(versions)} versions)" if len(versions) > 3 else

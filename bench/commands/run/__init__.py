@@ -31,8 +31,7 @@ def add_arguments(parser) -> None:
                         help="continue the run in DIR with the plan recorded there (configs, repeats, "
                              "versions, settings), skipping finished trials; plan flags that contradict "
                              "it are refused")
-    option_groups.table_format(parser, help=TABLE_FORMAT_HELP)
-    parser.set_defaults(format=None)  # a terminal's table on a terminal, else Markdown (console.table_format)
+    option_groups.table_format(parser, html="a page")
     option_groups.gpus(parser)
     option_groups.parallel(parser)
     parser.add_argument("--jobs", type=positive_int, metavar="N",
@@ -66,16 +65,12 @@ def main(arguments) -> int:
     finished = benchmark.run(None if arguments.resume else option_groups.plan_of(arguments), session)
     cells = build_cells(finished.loaded)
     if finished.loaded:
-        print(tables.render(views.build("cells", finished.loaded, cells), arguments.format or console.table_format(),
+        print(tables.render(views.build("cells", finished.loaded, cells), option_groups.shown_format(arguments),
                             console.width()), end="", flush=True)
+    # The next steps where there are results to take them on (none finished: nothing to report).
     console.say(("\n" if finished.loaded else "") + "\n".join(
-        filter(None, [finished.outcome, next_steps(finished.tree.root, cells)])))
+        filter(None, [finished.outcome, next_steps(finished.tree.root, cells) if finished.loaded else None])))
     return finished.exit_status
-
-
-TABLE_FORMAT_HELP = ("the table printed at the end: terminal (the columns that matter, within 120 columns, no "
-                     "Markdown), github (Markdown: every column), plain, csv, json or html (default: terminal where "
-                     "the output is a terminal, else github)")
 
 
 def next_steps(folder: str, cells: list) -> str:
@@ -93,7 +88,7 @@ def next_steps(folder: str, cells: list) -> str:
         steps.append(("more repeats, until a match means a run differs at most 5 % of the time (59 in a row):",
                       [bench, "run", "--resume", where, "--until", "5%"]))
     steps.append(("the whole table (every column) as Markdown:", [bench, "report", where, "--format", "github"]))
-    width = console.width() if console.is_terminal(sys.stderr) else None
+    width = console.width(sys.stderr) if console.is_terminal(sys.stderr) else None
     return "\n".join([f"Results: {folder}. Next:"] + [line for what, words in steps
                                                       for line in (f"  {what}", _command(words, "    ", width))])
 
@@ -116,7 +111,11 @@ def invocation() -> str:
     program = sys.argv[0] if sys.argv else ""
     if Path(program).name == "repro-bench":  # the installed command: by name where PATH finds this one
         found = shutil.which("repro-bench")
-        return "repro-bench" if found and os.path.samefile(found, program) else shlex.quote(_relative(program))
+        try:
+            same = bool(found) and os.path.samefile(found, program)
+        except OSError:  # argv[0] a bare name, not a path here
+            same = bool(found)
+        return "repro-bench" if same else shlex.quote(_relative(program))
     return f"{shlex.quote(_relative(sys.executable or 'python3'))} -m bench"
 
 
